@@ -1,0 +1,117 @@
+"""The common provider interface: a session takes PCM and yields normalized events.
+
+Providers never import Django models: they get a SessionConfig (and, for vendors, a secret),
+speak their protocol and put events on the session's queue. The consumer owns the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    text: str
+
+
+@dataclass(frozen=True)
+class CommittedTranscript:
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The provider decided the utterance is over; the client should stop sending."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error (e.g. a provider restart)."""
+
+    message: str
+
+
+Event = PartialTranscript | CommittedTranscript | Endpoint | Notice
+
+
+class ProviderError(Exception):
+    """A failure with a stable `code`, a human `message`, and whether the session must end."""
+
+    def __init__(self, code: str, message: str, *, fatal: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fatal = fatal
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    language: str = "en"
+    sample_rate: int = 16000
+    commit_strategy: str = "vad"  # "vad" | "manual"
+    mode: str = "transcribe"
+    expected_text: str = ""
+    vad_silence_ms: int = 800
+    partial_interval_ms: int = 200
+    extra: dict = field(default_factory=dict)
+
+
+_END = object()
+
+
+class ProviderSession(ABC):
+    """One live stream to one provider.
+
+    Call `open`, then `send_audio` / `commit` as audio arrives, then `finish` at the end of
+    audio (or `close` to abandon). `events()` yields normalized events and ends after `finish`
+    has flushed everything; a ProviderError is yielded, not raised, so the consumer can report
+    it and decide from `fatal` whether to go on.
+    """
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def send_audio(self, pcm: bytes) -> None: ...
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+    @abstractmethod
+    async def finish(self) -> None:
+        """No more audio: flush, emit the last events, then end the event stream."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Abandon the session and free its resources; safe to call more than once."""
+
+    def emit(self, event: Event | ProviderError) -> None:
+        self._queue.put_nowait(event)
+
+    def end_events(self) -> None:
+        self._queue.put_nowait(_END)
+
+    async def events(self) -> AsyncIterator[Event | ProviderError]:
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]
