@@ -1,0 +1,175 @@
+"""One live speech session: the start request, the provider stream, and what gets stored.
+
+The consumer hands every client frame here and sends whatever this calls `send` with.
+Audio is written to the recording's WAV as it arrives and committed text is saved as it
+arrives, so a session that ends badly still keeps everything received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+
+from speechsite.lib.audio import AudioFrameError, WavWriter, check_frame
+from speechsite.providers import registry
+from speechsite.providers.base import CommittedTranscript, ProviderError, ProviderSession, SessionConfig
+from speechsite.speech import store
+from speechsite.speech.models import Recording
+from speechsite.speech.protocol import ProtocolError, StartRequest, parse_start
+from speechsite.speech.render import error_payload, event_payload, payload_for, word_dicts
+
+Send = Callable[[dict], Awaitable[None]]
+Close = Callable[[int], Awaitable[None]]
+# How long a dropped browser's session may take to flush the provider's last words.
+DRAIN_SECONDS = 5.0
+CLOSE_CODES = {"quota_exceeded": 4429, "missing_key": 4403, "auth_failed": 4403}
+
+
+class LiveSession:
+    """Created per socket by the consumer, which passes `send` (one event) and `close` (a code)."""
+
+    def __init__(self, user, send: Send, close: Close) -> None:
+        self.user = user
+        self.send = send
+        self.close = close
+        self.request: StartRequest | None = None
+        self.recording: Recording | None = None
+        self.provider: ProviderSession | None = None
+        self.writer: WavWriter | None = None
+        self.pump: asyncio.Task | None = None
+        self.segments = 0
+        self.finished = False  # no more audio will be accepted
+        self.finalized = False  # the recording's status is written
+        self.failure: ProviderError | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.request is not None
+
+    async def start(self, message: dict, default_format: str) -> None:
+        if self.started:
+            raise ProtocolError("already_started", "This session has already started; open a new socket for another.")
+        request = parse_start(message, default_format)
+        caps = registry.capabilities(request.provider)
+        language = request.language.split("-")[0]
+        if language not in caps.languages:
+            supported = ", ".join(caps.languages)
+            raise ProtocolError(
+                "unsupported_language",
+                f"{caps.label} does not support language {request.language!r}; it supports: {supported}.",
+            )
+        if request.mode == "assess" and not caps.assess:
+            raise ProtocolError(
+                "assess_unsupported", f"{caps.label} cannot assess pronunciation; choose a provider that can."
+            )
+        if request.commit_strategy == "manual" and not caps.manual_commit:
+            raise ProtocolError("unsupported_commit_strategy", f"{caps.label} does not support manual commits.")
+        config = SessionConfig(
+            language=language,
+            sample_rate=request.sample_rate,
+            commit_strategy=request.commit_strategy,
+            mode=request.mode,
+            expected_text=request.expected_text,
+            vad_silence_ms=request.vad_silence_ms or settings.LOCAL_VAD_SILENCE_MS,
+            partial_interval_ms=settings.LOCAL_PARTIAL_INTERVAL_MS,
+        )
+        provider = registry.create_session(request.provider, config)
+        self.request = request
+        self.recording = await store.create_recording(self.user, request)
+        self.writer = await asyncio.to_thread(WavWriter, self.recording.audio_file, request.sample_rate)
+        self.provider = provider
+        await self.send(
+            event_payload(
+                "session_started", recording_id=str(self.recording.id), provider=request.provider, mode=request.mode
+            )
+        )
+        try:
+            await provider.open()
+        except ProviderError as exc:
+            await self._fail(exc)
+            return
+        self.pump = asyncio.create_task(self._pump(provider))
+
+    async def audio(self, frame: bytes) -> None:
+        if not self.started:
+            raise ProtocolError("audio_before_start", "Send a start message before any audio.")
+        if self.finished:
+            raise ProtocolError("audio_after_stop", "Audio arrived after the session ended; it was ignored.")
+        try:
+            check_frame(frame, self.request.sample_rate)
+        except AudioFrameError as exc:
+            raise ProtocolError(exc.code, exc.message) from None
+        await self.provider.send_audio(frame)
+        await asyncio.to_thread(self.writer.write, frame)
+
+    async def commit(self) -> None:
+        if not self.started:
+            raise ProtocolError("commit_before_start", "Send a start message before a commit.")
+        if not self.finished:
+            await self.provider.commit()
+
+    async def stop(self) -> bool:
+        """End of audio: let the provider finish, store, report. False if the session failed."""
+        if not self.started:
+            raise ProtocolError("stop_before_start", "Send a start message before stop.")
+        if self.finished:
+            return not self.failure
+        self.finished = True
+        await self.provider.finish()
+        await self.pump
+        if self.failure:
+            return False
+        await self._finalize(Recording.Status.COMPLETED)
+        await self.send(
+            event_payload("session_ended", recording_id=str(self.recording.id), seconds=round(self.writer.seconds, 3))
+        )
+        return True
+
+    async def abandon(self) -> None:
+        """The client went away: flush what the provider still holds, keep it, mark interrupted."""
+        if not self.started or self.finalized:
+            return
+        try:
+            if not self.finished and self.pump is not None:
+                self.finished = True
+                with contextlib.suppress(Exception):
+                    await self.provider.finish()
+                    await asyncio.wait_for(asyncio.shield(self.pump), DRAIN_SECONDS)
+        finally:  # even if the server cancels us mid-drain, the recording is closed and kept
+            await self._finalize(Recording.Status.INTERRUPTED)
+
+    async def _pump(self, provider: ProviderSession) -> None:
+        async for event in provider.events():
+            if isinstance(event, ProviderError):
+                if event.fatal:
+                    await self._fail(event)
+                    return
+                await self.send(error_payload(event.code, event.message, False))
+                continue
+            if isinstance(event, CommittedTranscript):
+                await store.save_segment(self.recording, self.segments, event, word_dicts(event))
+                self.segments += 1
+            await self.send(payload_for(event))
+
+    async def _fail(self, error: ProviderError) -> None:
+        self.failure = error
+        self.finished = True
+        await self.send(error_payload(error.code, error.message, True))
+        received = self.segments or (self.writer and self.writer.bytes_written)
+        await self._finalize(Recording.Status.INTERRUPTED if received else Recording.Status.FAILED)
+        await self.close(CLOSE_CODES.get(error.code, 4500))
+
+    async def _finalize(self, status: str) -> None:
+        if self.finalized:
+            return
+        self.finalized = True
+        if self.provider is not None:
+            await self.provider.close()
+        if self.pump is not None and not self.pump.done() and self.pump is not asyncio.current_task():
+            self.pump.cancel()
+        await asyncio.to_thread(self.writer.close)
+        code, message = (self.failure.code, self.failure.message) if self.failure else ("", "")
+        await store.finish_recording(self.recording, status, self.writer.seconds, code, message)
