@@ -1,0 +1,200 @@
+// The live page: microphone -> AudioWorklet (16 kHz PCM16) -> /ws/speech/ through the htmx ws
+// extension, which swaps the server's transcript fragments into the page.
+const root = document.getElementById("recorder");
+const recordButton = document.getElementById("record");
+const commitButton = document.getElementById("commit");
+const elapsedLabel = document.getElementById("elapsed");
+const levelMeter = document.getElementById("level");
+const notices = document.getElementById("notices");
+const socketHost = document.getElementById("socket-host");
+
+let session = null; // the recording in progress, or null
+
+function notify(message, kind = "error") {
+  const p = document.createElement("p");
+  p.className = `notice notice-${kind}`;
+  p.setAttribute("role", kind === "error" ? "alert" : "status");
+  p.textContent = message;
+  notices.append(p);
+}
+
+function setStatus(state, message) {
+  const status = document.getElementById("session-status");
+  status.dataset.state = state;
+  status.className = `status status-${state}`;
+  status.textContent = message;
+}
+
+function microphoneProblem(error) {
+  if (!window.isSecureContext) {
+    return "The microphone only works on a secure page: open this site over https, or at http://localhost.";
+  }
+  switch (error && error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "Microphone access was denied. Allow the microphone for this site in the browser's address bar, then press Record again.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No microphone was found. Connect one (or check the system's input settings) and press Record again.";
+    case "NotReadableError":
+      return "The microphone is busy or failed. Close other programs using it and try again.";
+    default:
+      return `The microphone could not be started${error && error.message ? `: ${error.message}` : "."}`;
+  }
+}
+
+function formatElapsed(ms) {
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+async function startRecording() {
+  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    notify(microphoneProblem(null));
+    return;
+  }
+  recordButton.disabled = true;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
+    });
+  } catch (error) {
+    recordButton.disabled = false;
+    notify(microphoneProblem(error));
+    return;
+  }
+  let context, source, worklet;
+  try {
+    context = new AudioContext();
+    await context.audioWorklet.addModule(root.dataset.workletUrl);
+    source = context.createMediaStreamSource(stream);
+    worklet = new AudioWorkletNode(context, "pcm-worklet");
+  } catch (error) {
+    stream.getTracks().forEach((track) => track.stop());
+    if (context) context.close();
+    recordButton.disabled = false;
+    notify(`This browser could not start audio processing: ${error.message}`);
+    return;
+  }
+  const mute = context.createGain();
+  mute.gain.value = 0; // keep the graph pulled without playing the microphone back
+  source.connect(worklet).connect(mute).connect(context.destination);
+
+  document.getElementById("segments").replaceChildren();
+  document.getElementById("partial").textContent = "";
+  notices.replaceChildren();
+  const socketElt = document.createElement("div");
+  socketElt.setAttribute("hx-ext", "ws");
+  socketElt.setAttribute("ws-connect", root.dataset.wsUrl);
+  const strategy = document.getElementById("commit-strategy").value;
+  session = { stream, context, source, worklet, socketElt, socket: null, pending: [], startedAt: Date.now(), stopping: false };
+  const current = session;
+
+  socketElt.addEventListener("htmx:wsOpen", (event) => {
+    if (current.closed) {
+      // After an abnormal close the ws extension reconnects even though socketElt was removed.
+      // This session is over: hang up rather than start a second, empty recording.
+      event.detail.event.target.close(1000);
+      return;
+    }
+    current.socket = event.detail.socketWrapper;
+    current.socket.send(JSON.stringify({
+      type: "start", mode: "transcribe", format: "html", sample_rate: 16000, language: "en",
+      provider: document.getElementById("provider").value, commit_strategy: strategy,
+    }));
+    for (const chunk of current.pending) current.socket.send(chunk);
+    current.pending = [];
+    // Stop was pressed and the last chunk flushed before the socket opened: the stop is still owed.
+    if (current.flushed) current.socket.send(JSON.stringify({ type: "stop" }));
+  });
+  socketElt.addEventListener("htmx:wsAfterMessage", () => {
+    const state = document.getElementById("session-status").dataset.state;
+    if (state === "failed" || state === "ended") finish(current);
+  });
+  socketElt.addEventListener("htmx:wsClose", (event) => {
+    if (current.closed) return; // the hang-up above
+    current.closed = true;
+    const code = event.detail.event.code;
+    const state = document.getElementById("session-status").dataset.state;
+    if (code === 4401) notify("You are signed out. Sign in again, then press Record.");
+    else if (code !== 1000 && !current.stopping && state !== "failed") {
+      notify("The connection to the server was lost; what was received so far is saved.");
+    }
+    // Closed without session_ended or a fatal error (dropped, signed out): don't go on showing "Listening…".
+    if (state !== "ended" && state !== "failed") setStatus("failed", "Stopped.");
+    socketElt.remove(); // stops further reconnects (one already scheduled is hung up in wsOpen)
+    finish(current);
+  });
+  socketHost.append(socketElt);
+  htmx.process(socketElt);
+
+  worklet.port.onmessage = ({ data }) => {
+    if (data.pcm) {
+      if (current.socket) current.socket.send(data.pcm);
+      else current.pending.push(data.pcm);
+      levelMeter.value = Math.min(1, data.level * 4);
+    }
+    if (data.flushed && !current.flushed) {
+      current.flushed = true;
+      if (current.socket) current.socket.send(JSON.stringify({ type: "stop" }));
+      releaseMicrophone(current);
+    }
+  };
+  current.timer = setInterval(() => { elapsedLabel.textContent = formatElapsed(Date.now() - current.startedAt); }, 250);
+  setStatus("connecting", "Connecting…");
+  recordButton.textContent = "Stop";
+  recordButton.setAttribute("aria-pressed", "true");
+  recordButton.disabled = false;
+  commitButton.disabled = strategy !== "manual";
+}
+
+function releaseMicrophone(current) {
+  if (current.released) return;
+  current.released = true;
+  clearInterval(current.timer);
+  current.source.disconnect();
+  current.stream.getTracks().forEach((track) => track.stop());
+  current.context.close();
+  levelMeter.value = 0;
+}
+
+function stopRecording() {
+  const current = session;
+  if (!current || current.stopping) return;
+  current.stopping = true;
+  current.source.disconnect(); // no more microphone input; then flush the worklet's last chunk
+  current.worklet.port.postMessage("flush");
+  setStatus("stopping", "Finishing…");
+  recordButton.textContent = "Record";
+  recordButton.removeAttribute("aria-pressed");
+  recordButton.disabled = true; // until the server has saved this recording
+  commitButton.disabled = true;
+  setTimeout(() => {
+    // The worklet never answered the flush: stop without its last partial chunk.
+    if (current.flushed) return;
+    current.flushed = true;
+    if (current.socket) current.socket.send(JSON.stringify({ type: "stop" }));
+    releaseMicrophone(current);
+  }, 1000);
+}
+
+function finish(current) {
+  releaseMicrophone(current);
+  if (session === current) session = null;
+  recordButton.textContent = "Record";
+  recordButton.removeAttribute("aria-pressed");
+  recordButton.disabled = false;
+  commitButton.disabled = true;
+}
+
+recordButton.addEventListener("click", () => (session ? stopRecording() : startRecording()));
+commitButton.addEventListener("click", () => {
+  if (session && session.socket) session.socket.send(JSON.stringify({ type: "commit" }));
+});
+document.addEventListener("keydown", (event) => {
+  if (event.altKey && (event.key === "r" || event.key === "R")) {
+    event.preventDefault();
+    recordButton.click();
+  }
+});
