@@ -45,7 +45,18 @@ class Notice:
     message: str
 
 
-Event = PartialTranscript | CommittedTranscript | Endpoint | Notice
+@dataclass(frozen=True)
+class KeyReport:
+    """Which stored key a remote session used, and whether the vendor refused it.
+
+    The consumer records it on the key (last used / last error); it never reaches the client.
+    """
+
+    ref: object
+    refused: str = ""  # the vendor's reason; empty when the key was accepted
+
+
+Event = PartialTranscript | CommittedTranscript | Endpoint | Notice | KeyReport
 
 
 class ProviderError(Exception):

@@ -51,7 +51,10 @@ class FakeServer:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> FakeServer:
-        self._server = await serve(self._handler, "127.0.0.1", 0, process_request=self._process_request)
+        # A short close timeout: a client that aborts mid-close must not hold up the test for 10 s.
+        self._server = await serve(
+            self._handler, "127.0.0.1", 0, process_request=self._process_request, close_timeout=0.5
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:

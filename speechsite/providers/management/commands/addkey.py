@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, provider: str, label: str, priority: int, inactive: bool, **options) -> None:
         secret = sys.stdin.readline().strip()
         if not secret:
-            raise CommandError("No secret on standard input (e.g. `printf %s \"$KEY\" | manage.py addkey ...`).")
+            raise CommandError('No secret on standard input (e.g. `printf %s "$KEY" | manage.py addkey ...`).')
         key, created = ProviderKey.objects.get_or_create(
             provider=provider, label=label, defaults={"priority": priority, "active": not inactive}
         )
