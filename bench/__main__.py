@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from bench import gil, live, machine
+from bench import gil, live, machine, relay_bench
 
 # name -> module with add_arguments(parser), run(args) -> dict and show(result) -> str
-BENCHMARKS: dict[str, ModuleType] = {"gil": gil, "live": live}
+BENCHMARKS: dict[str, ModuleType] = {"gil": gil, "live": live, "relay": relay_bench}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

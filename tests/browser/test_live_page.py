@@ -76,7 +76,9 @@ def test_it_transcribes_the_microphone_and_keeps_a_playable_recording(student_pa
     first_row.get_by_role("link").click()
     page.wait_for_url(detail_url)
     saved_text = " ".join(page.locator("#segments .segment-text").all_inner_texts())
-    assert words_heard(saved_text) >= ENOUGH_WORDS, f"the recording page shows {saved_text!r}, expected most of {SPOKEN!r}"
+    assert words_heard(saved_text) >= ENOUGH_WORDS, (
+        f"the recording page shows {saved_text!r}, expected most of {SPOKEN!r}"
+    )
 
     duration = page.evaluate(
         """() => new Promise((resolve, reject) => {

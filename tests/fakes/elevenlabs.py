@@ -26,22 +26,53 @@ from websockets.http11 import Request, Response
 from tests.fakes.base import FakeServer, Faults
 
 MODEL_ID = "scribe_v2_realtime"
-FORMATS = {"pcm_8000": 8000, "pcm_16000": 16000, "pcm_22050": 22050, "pcm_24000": 24000,
-           "pcm_44100": 44100, "pcm_48000": 48000, "ulaw_8000": 8000}  # §1 Endpoint and handshake
+FORMATS = {
+    "pcm_8000": 8000,
+    "pcm_16000": 16000,
+    "pcm_22050": 22050,
+    "pcm_24000": 24000,
+    "pcm_44100": 44100,
+    "pcm_48000": 48000,
+    "ulaw_8000": 8000,
+}  # §1 Endpoint and handshake
 # §1 Errors and close; `unaccepted_terms_error` is EL-SEED's spelling of `unaccepted_terms`.
-ERROR_TYPES = ("error", "auth_error", "quota_exceeded", "commit_throttled", "transcriber_error",
-               "unaccepted_terms", "rate_limited", "input_error", "invalid_request", "queue_overflow",
-               "resource_exhausted", "session_time_limit_exceeded", "chunk_size_exceeded",
-               "insufficient_audio_activity", "unaccepted_terms_error")
+ERROR_TYPES = (
+    "error",
+    "auth_error",
+    "quota_exceeded",
+    "commit_throttled",
+    "transcriber_error",
+    "unaccepted_terms",
+    "rate_limited",
+    "input_error",
+    "invalid_request",
+    "queue_overflow",
+    "resource_exhausted",
+    "session_time_limit_exceeded",
+    "chunk_size_exceeded",
+    "insufficient_audio_activity",
+    "unaccepted_terms_error",
+)
 ERROR_CLOSE_CODE = 1008  # §1 Errors and close: close codes are [UNK]; not 1000/1005 so EL-JS sees an error
-BOOLS = ("include_timestamps", "include_language_detection", "enable_logging", "no_verbatim",
-         "filter_background_audio")
+BOOLS = ("include_timestamps", "include_language_detection", "enable_logging", "no_verbatim", "filter_background_audio")
 RANGES: dict[str, tuple[type, float, float]] = {
-    "vad_silence_threshold_secs": (float, 0.3, 3.0), "vad_threshold": (float, 0.1, 0.9),
-    "min_speech_duration_ms": (int, 50, 2000), "min_silence_duration_ms": (int, 50, 2000)}
+    "vad_silence_threshold_secs": (float, 0.3, 3.0),
+    "vad_threshold": (float, 0.1, 0.9),
+    "min_speech_duration_ms": (int, 50, 2000),
+    "min_silence_duration_ms": (int, 50, 2000),
+}
 LISTS = ("secondary_languages", "keyterms", "entity_detection", "entity_redaction")  # §1: repeated keys
-SINGLES = ("model_id", "audio_format", "commit_strategy", "language_code", "entity_redaction_mode",
-           "transcript_edit", "token", *BOOLS, *RANGES)
+SINGLES = (
+    "model_id",
+    "audio_format",
+    "commit_strategy",
+    "language_code",
+    "entity_redaction_mode",
+    "transcript_edit",
+    "token",
+    *BOOLS,
+    *RANGES,
+)
 CHUNK_KEYS = {"message_type", "audio_base_64", "commit", "sample_rate", "previous_text"}  # §1 Client → server
 WORD_FRAMES = 50  # 10 ms frames per fake word (0.5 s)
 PARTIALS_AFTER = 2.0  # §1 Limits: transcription starts after the first 2 s of audio
@@ -123,9 +154,15 @@ class _Session:
 class FakeElevenLabs(FakeServer):
     path = "/v1/speech-to-text/realtime"
 
-    def __init__(self, faults: Faults | None = None, *, keys: Sequence[str] = ("test-key",),
-                 tokens: Sequence[str] = (), script: Sequence[str] | None = None,
-                 auto_commit_secs: float = 90.0) -> None:
+    def __init__(
+        self,
+        faults: Faults | None = None,
+        *,
+        keys: Sequence[str] = ("test-key",),
+        tokens: Sequence[str] = (),
+        script: Sequence[str] | None = None,
+        auto_commit_secs: float = 90.0,
+    ) -> None:
         super().__init__(faults)
         if self.faults.error_after_chunks is not None and (self.faults.error_type or "error") not in ERROR_TYPES:
             raise ValueError(f"unknown ElevenLabs error type {self.faults.error_type!r}")
@@ -189,17 +226,27 @@ class FakeElevenLabs(FakeServer):
         fmt = query.get("audio_format", "pcm_16000")
         rate = FORMATS.get(fmt, 16000)
         s = _Session(
-            index=index, rate=rate, width=1 if fmt.startswith("ulaw") else 2,
-            vad=query.get("commit_strategy") == "vad", timestamps=query.get("include_timestamps") == "true",
+            index=index,
+            rate=rate,
+            width=1 if fmt.startswith("ulaw") else 2,
+            vad=query.get("commit_strategy") == "vad",
+            timestamps=query.get("include_timestamps") == "true",
             language=query.get("language_code") or "en",
             vad_silence=int(float(query.get("vad_silence_threshold_secs", 1.5)) * rate),
-            min_speech=int(query.get("min_speech_duration_ms", 100)) * rate // 1000)
-        config = {"sample_rate": rate, "audio_format": fmt, "language_code": query.get("language_code"),
-                  "model_id": MODEL_ID, "commit_strategy": query.get("commit_strategy", "manual"),
-                  "enable_logging": query.get("enable_logging", "true") == "true",
-                  "include_timestamps": s.timestamps}
-        await self._send(ws, index, {"message_type": "session_started", "session_id": uuid.uuid4().hex,
-                                     "config": config})  # §1 Server → client: right after connect
+            min_speech=int(query.get("min_speech_duration_ms", 100)) * rate // 1000,
+        )
+        config = {
+            "sample_rate": rate,
+            "audio_format": fmt,
+            "language_code": query.get("language_code"),
+            "model_id": MODEL_ID,
+            "commit_strategy": query.get("commit_strategy", "manual"),
+            "enable_logging": query.get("enable_logging", "true") == "true",
+            "include_timestamps": s.timestamps,
+        }
+        await self._send(
+            ws, index, {"message_type": "session_started", "session_id": uuid.uuid4().hex, "config": config}
+        )  # §1 Server → client: right after connect
         try:
             async for frame in ws:
                 if not await self._on_frame(ws, s, frame):
@@ -229,8 +276,12 @@ class FakeElevenLabs(FakeServer):
             await self.drop(ws)
             return False
         f = self.faults
-        if (audio and f.error_after_chunks is not None and s.chunks >= f.error_after_chunks
-                and self.errors_done < f.extra.get("error_times", 1)):
+        if (
+            audio
+            and f.error_after_chunks is not None
+            and s.chunks >= f.error_after_chunks
+            and self.errors_done < f.extra.get("error_times", 1)
+        ):
             self.errors_done += 1
             closes = f.extra.get("error_closes", True)  # whether e.g. commit_throttled is fatal is [UNK]
             await self._fail(ws, s.index, f.error_type or "error", "Fake error", closes)
@@ -335,12 +386,20 @@ class FakeElevenLabs(FakeServer):
             for i, start in enumerate(s.word_starts):
                 begin, end = round(start / s.rate, 3), round(start / s.rate + 0.4, 3)
                 if words:
-                    words.append({"text": " ", "start": words[-1]["end"], "end": begin, "type": "spacing",
-                                  "logprob": 0.0})
-                words.append({"text": self.word(s.next_word + i), "start": begin, "end": end, "type": "word",
-                              "logprob": -0.05})
-            events.append({"message_type": "committed_transcript_with_timestamps", "text": events[0]["text"],
-                           "language_code": s.language, "words": words})
+                    words.append(
+                        {"text": " ", "start": words[-1]["end"], "end": begin, "type": "spacing", "logprob": 0.0}
+                    )
+                words.append(
+                    {"text": self.word(s.next_word + i), "start": begin, "end": end, "type": "word", "logprob": -0.05}
+                )
+            events.append(
+                {
+                    "message_type": "committed_transcript_with_timestamps",
+                    "text": events[0]["text"],
+                    "language_code": s.language,
+                    "words": words,
+                }
+            )
         s.next_word += count
         s.seg_frames = s.seg_speech = s.silent_run = s.partial_words = 0
         s.word_starts = []

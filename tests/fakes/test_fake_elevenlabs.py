@@ -33,8 +33,13 @@ def silence(secs: float, rate: int = 16000) -> bytes:
 
 
 def chunk(audio: bytes, commit: bool = False, rate: int = 16000, **extra: Any) -> str:
-    msg = {"message_type": "input_audio_chunk", "audio_base_64": base64.b64encode(audio).decode(),
-           "commit": commit, "sample_rate": rate, **extra}
+    msg = {
+        "message_type": "input_audio_chunk",
+        "audio_base_64": base64.b64encode(audio).decode(),
+        "commit": commit,
+        "sample_rate": rate,
+        **extra,
+    }
     return json.dumps(msg)
 
 
@@ -45,7 +50,7 @@ async def recv(ws: ClientConnection) -> dict[str, Any]:
 async def stream(ws: ClientConnection, audio: bytes, step: float = 0.5, rate: int = 16000, width: int = 2) -> None:
     size = int(step * rate) * width
     for i in range(0, len(audio), size):
-        await ws.send(chunk(audio[i:i + size], rate=rate))
+        await ws.send(chunk(audio[i : i + size], rate=rate))
 
 
 async def until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:
@@ -93,13 +98,24 @@ async def test_it_accepts_a_single_use_token_once() -> None:
     assert fake.violations == ["single-use token reused"]
 
 
-@pytest.mark.parametrize("pairs", [
-    [("model_id", "scribe_v1")], [("audio_format", "mp3")], [("commit_strategy", "auto")],
-    [("language_code", "English")], [("include_timestamps", "True")], [("vad_silence_threshold_secs", "5")],
-    [("vad_threshold", "0.05")], [("min_speech_duration_ms", "10")], [("min_silence_duration_ms", "1.5")],
-    [("bogus", "1")], [("audio_format", "pcm_16000"), ("audio_format", "pcm_8000")],
-    [("entity_redaction_mode", "x")], [("keyterms", "x" * 21)],
-])
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [("model_id", "scribe_v1")],
+        [("audio_format", "mp3")],
+        [("commit_strategy", "auto")],
+        [("language_code", "English")],
+        [("include_timestamps", "True")],
+        [("vad_silence_threshold_secs", "5")],
+        [("vad_threshold", "0.05")],
+        [("min_speech_duration_ms", "10")],
+        [("min_silence_duration_ms", "1.5")],
+        [("bogus", "1")],
+        [("audio_format", "pcm_16000"), ("audio_format", "pcm_8000")],
+        [("entity_redaction_mode", "x")],
+        [("keyterms", "x" * 21)],
+    ],
+)
 async def test_it_flags_each_bad_query_parameter(pairs: list[tuple[str, str]]) -> None:
     async with FakeElevenLabs() as fake:
         target = url(fake).replace("model_id=scribe_v2_realtime", "") if pairs[0][0] == "model_id" else url(fake)
@@ -110,10 +126,20 @@ async def test_it_flags_each_bad_query_parameter(pairs: list[tuple[str, str]]) -
 
 async def test_it_accepts_every_documented_parameter() -> None:
     async with FakeElevenLabs() as fake:
-        params = dict(audio_format="ulaw_8000", commit_strategy="vad", language_code="eng",
-                      include_timestamps="false", include_language_detection="true", vad_silence_threshold_secs="0.3",
-                      vad_threshold="0.9", min_speech_duration_ms="250", min_silence_duration_ms="2000",
-                      enable_logging="false", entity_redaction_mode="entity_type", no_verbatim="true")
+        params = dict(
+            audio_format="ulaw_8000",
+            commit_strategy="vad",
+            language_code="eng",
+            include_timestamps="false",
+            include_language_detection="true",
+            vad_silence_threshold_secs="0.3",
+            vad_threshold="0.9",
+            min_speech_duration_ms="250",
+            min_silence_duration_ms="2000",
+            enable_logging="false",
+            entity_redaction_mode="entity_type",
+            no_verbatim="true",
+        )
         async with connect(url(fake, ("keyterms", "a"), ("keyterms", "b"), **params), additional_headers=KEY) as ws:
             assert (await recv(ws))["config"]["sample_rate"] == 8000
     assert fake.queries[0]["keyterms"] == ["a", "b"]
@@ -121,17 +147,32 @@ async def test_it_accepts_every_documented_parameter() -> None:
 
 
 # --- client messages ---------------------------------------------------------------------------
-GOOD = {"message_type": "input_audio_chunk", "audio_base_64": base64.b64encode(tone(0.1)).decode(),
-        "commit": False, "sample_rate": 16000}
+GOOD = {
+    "message_type": "input_audio_chunk",
+    "audio_base_64": base64.b64encode(tone(0.1)).decode(),
+    "commit": False,
+    "sample_rate": 16000,
+}
 
 
-@pytest.mark.parametrize("bad", [
-    {k: v for k, v in GOOD.items() if k != "commit"}, {k: v for k, v in GOOD.items() if k != "sample_rate"},
-    {**GOOD, "audio_base_64": "not base64!"}, {**GOOD, "sample_rate": 8000}, {**GOOD, "sample_rate": "16000"},
-    {**GOOD, "commit": "true"}, {**GOOD, "extra": 1}, {**GOOD, "message_type": "audio"},
-    {"message_type": "commit"}, {**GOOD, "audio_base_64": base64.b64encode(b"\x00").decode()},
-    {**GOOD, "audio_base_64": base64.b64encode(tone(1.5)).decode()}, {**GOOD, "audio_base_64": ""}, [1],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {k: v for k, v in GOOD.items() if k != "commit"},
+        {k: v for k, v in GOOD.items() if k != "sample_rate"},
+        {**GOOD, "audio_base_64": "not base64!"},
+        {**GOOD, "sample_rate": 8000},
+        {**GOOD, "sample_rate": "16000"},
+        {**GOOD, "commit": "true"},
+        {**GOOD, "extra": 1},
+        {**GOOD, "message_type": "audio"},
+        {"message_type": "commit"},
+        {**GOOD, "audio_base_64": base64.b64encode(b"\x00").decode()},
+        {**GOOD, "audio_base_64": base64.b64encode(tone(1.5)).decode()},
+        {**GOOD, "audio_base_64": ""},
+        [1],
+    ],
+)
 async def test_it_flags_each_bad_chunk(bad: Any) -> None:
     async with FakeElevenLabs() as fake, connect(url(fake), additional_headers=KEY) as ws:
         await recv(ws)

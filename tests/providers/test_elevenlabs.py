@@ -115,7 +115,12 @@ async def test_it_commits_with_an_empty_chunk_and_commit_true() -> None:
     async with FakeElevenLabs() as fake:
         await stream(session(fake), speech(), commit_after={5})
     commits = [m for m in sent_chunks(fake) if m["commit"]]
-    assert commits[0] == {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True, "sample_rate": 16000}
+    assert commits[0] == {
+        "message_type": "input_audio_chunk",
+        "audio_base_64": "",
+        "commit": True,
+        "sample_rate": 16000,
+    }
     assert len(commits) == 2, "one manual commit and one at the end of audio"
 
 
