@@ -125,6 +125,15 @@ PROVIDER_URLS = {
     "elsa": os.environ.get("ELSA_API_URL", "https://api.elsanow.io"),
 }
 
+# Reconnecting to a vendor after a drop: this many tries, backing off from this delay (doubling).
+PROVIDER_RETRY_TRIES = int(os.environ.get("PROVIDER_RETRY_TRIES", "4"))
+PROVIDER_RETRY_FIRST_DELAY = float(os.environ.get("PROVIDER_RETRY_FIRST_DELAY", "0.25"))
+# Per-provider adapter options (keyword arguments of the session class).
+PROVIDER_OPTIONS: dict[str, dict] = {
+    # pcm_16000 keeps the browser's audio as it is; ulaw_8000 halves the upstream bandwidth.
+    "elevenlabs": {"audio_format": os.environ.get("ELEVENLABS_AUDIO_FORMAT", "pcm_16000")},
+}
+
 # Fernet keys for provider secrets at rest, newest first (empty: one derived from SECRET_KEY).
 PROVIDER_KEY_ENCRYPTION_KEYS = env_list("PROVIDER_KEY_ENCRYPTION_KEYS", "")
 

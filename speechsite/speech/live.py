@@ -15,7 +15,7 @@ from django.conf import settings
 
 from speechsite.lib.audio import AudioFrameError, WavWriter, check_frame
 from speechsite.providers import registry
-from speechsite.providers.base import CommittedTranscript, ProviderError, ProviderSession, SessionConfig
+from speechsite.providers.base import CommittedTranscript, KeyReport, ProviderError, ProviderSession, SessionConfig
 from speechsite.speech import store
 from speechsite.speech.models import Recording
 from speechsite.speech.protocol import ProtocolError, StartRequest, parse_start
@@ -25,7 +25,14 @@ Send = Callable[[dict], Awaitable[None]]
 Close = Callable[[int], Awaitable[None]]
 # How long a dropped browser's session may take to flush the provider's last words.
 DRAIN_SECONDS = 5.0
-CLOSE_CODES = {"quota_exceeded": 4429, "missing_key": 4403, "auth_failed": 4403}
+CLOSE_CODES = {
+    "quota_exceeded": 4429,
+    "provider_auth_failed": 4403,
+    "provider_quota_exceeded": 4403,
+    "provider_terms_not_accepted": 4403,
+    "provider_unreachable": 4503,
+    "provider_dropped": 4503,
+}
 
 
 class LiveSession:
@@ -76,7 +83,15 @@ class LiveSession:
             vad_silence_ms=request.vad_silence_ms or settings.LOCAL_VAD_SILENCE_MS,
             partial_interval_ms=settings.LOCAL_PARTIAL_INTERVAL_MS,
         )
-        provider = registry.create_session(request.provider, config)
+        credentials = []
+        if caps.needs_key:
+            credentials = await store.usable_credentials(request.provider)
+            if not credentials:
+                raise ProtocolError(
+                    "missing_key",
+                    f"No {caps.label} key is configured. Ask an administrator to add one, or choose another provider.",
+                )
+        provider = registry.create_session(request.provider, config, credentials)
         self.request = request
         self.recording = await store.create_recording(self.user, request)
         self.writer = await asyncio.to_thread(WavWriter, self.recording.audio_file, request.sample_rate)
@@ -143,6 +158,9 @@ class LiveSession:
 
     async def _pump(self, provider: ProviderSession) -> None:
         async for event in provider.events():
+            if isinstance(event, KeyReport):
+                await store.record_key(event)  # bookkeeping only: keys never reach the client
+                continue
             if isinstance(event, ProviderError):
                 if event.fatal:
                     await self._fail(event)

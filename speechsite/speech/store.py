@@ -5,7 +5,10 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from speechsite.providers.base import CommittedTranscript
+from speechsite.lib.secrets import SecretUnreadable
+from speechsite.providers.base import CommittedTranscript, KeyReport
+from speechsite.providers.models import ProviderKey
+from speechsite.providers.remote import Credential
 from speechsite.speech.models import Recording, Segment, audio_path
 from speechsite.speech.protocol import StartRequest
 
@@ -36,3 +39,26 @@ def finish_recording(recording: Recording, status: str, duration: float, code: s
     Recording.objects.filter(pk=recording.pk).update(
         status=status, duration=round(duration, 3), ended_at=timezone.now(), error_code=code, error_message=message
     )
+
+
+@database_sync_to_async
+def usable_credentials(provider: str) -> list[Credential]:
+    """The provider's active keys, in failover order; a key we cannot decrypt is skipped and flagged."""
+    credentials = []
+    for key in ProviderKey.usable(provider):
+        try:
+            credentials.append(Credential(ref=key.pk, secret=key.secret))
+        except SecretUnreadable:
+            key.mark_failed("The secret cannot be decrypted with the configured encryption keys.")
+    return credentials
+
+
+@database_sync_to_async
+def record_key(report: KeyReport) -> None:
+    key = ProviderKey.objects.filter(pk=report.ref).first()
+    if key is None:
+        return
+    if report.refused:
+        key.mark_failed(report.refused)
+    else:
+        key.mark_used()

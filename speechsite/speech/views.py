@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from speechsite.lib.ranged import ranged_file_response
+from speechsite.providers.models import ProviderKey
 from speechsite.providers.registry import PROVIDERS
 from speechsite.speech import exports
 from speechsite.speech.models import Recording
@@ -21,7 +22,8 @@ def own_recording(request: HttpRequest, recording_id) -> Recording:
 
 @login_required
 def live(request: HttpRequest) -> HttpResponse:
-    providers = [(name, caps) for name, caps in PROVIDERS.items() if not caps.needs_key]
+    keyed = set(ProviderKey.objects.filter(active=True).values_list("provider", flat=True))
+    providers = [(name, caps) for name, caps in PROVIDERS.items() if not caps.needs_key or name in keyed]
     return render(request, "speech/live.html", {"providers": providers})
 
 

@@ -7,6 +7,10 @@ const elapsedLabel = document.getElementById("elapsed");
 const levelMeter = document.getElementById("level");
 const notices = document.getElementById("notices");
 const socketHost = document.getElementById("socket-host");
+const providerSelect = document.getElementById("provider");
+const languageSelect = document.getElementById("language");
+const strategySelect = document.getElementById("commit-strategy");
+const settingSelects = [providerSelect, languageSelect, strategySelect];
 
 let session = null; // the recording in progress, or null
 
@@ -87,7 +91,7 @@ async function startRecording() {
   const socketElt = document.createElement("div");
   socketElt.setAttribute("hx-ext", "ws");
   socketElt.setAttribute("ws-connect", root.dataset.wsUrl);
-  const strategy = document.getElementById("commit-strategy").value;
+  const strategy = strategySelect.value;
   session = { stream, context, source, worklet, socketElt, socket: null, pending: [], startedAt: Date.now(), stopping: false };
   const current = session;
 
@@ -100,8 +104,8 @@ async function startRecording() {
     }
     current.socket = event.detail.socketWrapper;
     current.socket.send(JSON.stringify({
-      type: "start", mode: "transcribe", format: "html", sample_rate: 16000, language: "en",
-      provider: document.getElementById("provider").value, commit_strategy: strategy,
+      type: "start", mode: "transcribe", format: "html", sample_rate: 16000, language: languageSelect.value,
+      provider: providerSelect.value, commit_strategy: strategy,
     }));
     for (const chunk of current.pending) current.socket.send(chunk);
     current.pending = [];
@@ -147,6 +151,7 @@ async function startRecording() {
   recordButton.setAttribute("aria-pressed", "true");
   recordButton.disabled = false;
   commitButton.disabled = strategy !== "manual";
+  settingSelects.forEach((select) => { select.disabled = true; });
 }
 
 function releaseMicrophone(current) {
@@ -186,7 +191,25 @@ function finish(current) {
   recordButton.removeAttribute("aria-pressed");
   recordButton.disabled = false;
   commitButton.disabled = true;
+  settingSelects.forEach((select) => { select.disabled = false; });
 }
+
+// Offer only what the chosen provider supports: its languages, and manual commits if it has them.
+function fitOptionsToProvider() {
+  const chosen = providerSelect.selectedOptions[0];
+  if (!chosen) return;
+  const languages = (chosen.dataset.languages || "en").split(" ");
+  const previous = languageSelect.value;
+  let names = null;
+  try { names = new Intl.DisplayNames([navigator.language || "en"], { type: "language" }); } catch { /* codes only */ }
+  languageSelect.replaceChildren(...languages.map((code) => new Option(names ? `${names.of(code)} (${code})` : code, code)));
+  languageSelect.value = languages.includes(previous) ? previous : languages[0];
+  const manual = strategySelect.querySelector('option[value="manual"]');
+  manual.disabled = chosen.dataset.manualCommit !== "true";
+  if (manual.disabled && strategySelect.value === "manual") strategySelect.value = "vad";
+}
+providerSelect.addEventListener("change", fitOptionsToProvider);
+fitOptionsToProvider();
 
 recordButton.addEventListener("click", () => (session ? stopRecording() : startRecording()));
 commitButton.addEventListener("click", () => {

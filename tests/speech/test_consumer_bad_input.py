@@ -154,8 +154,18 @@ async def test_it_rejects_empty_expected_text(student):
 
 async def test_it_rejects_a_provider_without_an_adapter_yet(student):
     ws = await open_socket(student)
-    await send_json(ws, type="start", format="json", provider="elevenlabs")
+    await send_json(ws, type="start", format="json", provider="elsa")
     await expect_error(ws, "provider_unavailable")
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("provider", ["elevenlabs", "openmind", "prosa"])
+async def test_it_explains_a_missing_key_and_stores_nothing(student, provider):
+    ws = await open_socket(student)
+    await send_json(ws, type="start", format="json", provider=provider, language="id" if provider == "prosa" else "en")
+    error = await expect_error(ws, "missing_key")
+    assert "administrator" in error["message"] and not error["fatal"]
+    assert await Recording.objects.acount() == 0
     await ws.disconnect()
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from speechsite.providers.models import ProviderKey
 from tests.speech.factories import make_recording
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,40 @@ def test_the_live_page_has_the_recorder(client, student):
     assert 'id="record"' in page and 'data-ws-url="/ws/speech/?format=html"' in page
     assert 'aria-live="polite"' in page
     assert "htmx-2.0.11.min.js" in page and "htmx-ext-ws-2.0.4.js" in page
-    assert '<option value="local">' in page
+    assert '<option value="local"' in page
+
+
+def add_key(provider: str, *, active: bool = True) -> ProviderKey:
+    key = ProviderKey(provider=provider, label=f"{provider} school key", active=active)
+    key.set_secret(f"{provider}-secret-value-1234")
+    key.save()
+    return key
+
+
+def test_the_live_page_offers_only_the_embedded_engine_without_keys(client, student):
+    client.force_login(student)
+    page = client.get(reverse("speech:live")).content.decode()
+    assert '<option value="local"' in page
+    for name in ("elevenlabs", "openmind", "prosa", "elsa"):
+        assert f'<option value="{name}"' not in page
+
+
+def test_the_live_page_offers_providers_with_an_active_key_and_their_options(client, student):
+    add_key("elevenlabs")
+    add_key("prosa")
+    add_key("openmind", active=False)
+    client.force_login(student)
+    page = client.get(reverse("speech:live")).content.decode()
+    assert '<option value="elevenlabs" data-languages="en es' in page
+    assert 'value="prosa" data-languages="id" data-manual-commit="false"' in page
+    assert '<option value="openmind"' not in page
+
+
+def test_the_live_page_never_shows_a_key(client, student):
+    add_key("elevenlabs")
+    client.force_login(student)
+    page = client.get(reverse("speech:live")).content.decode()
+    assert "secret-value" not in page and "1234" not in page
 
 
 def test_history_lists_own_recordings_newest_first(client, student):
