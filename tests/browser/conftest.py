@@ -18,7 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.conftest import fixture_audio
+from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.support.liveserver import LiveServer, live_server
+from tests.support.threaded import running_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 STUDENT = ("student", "student-demo-pass")
@@ -28,6 +30,8 @@ SPOKEN = "the quick brown fox jumps over the lazy dog"
 # The lead is long because the file starts playing at getUserMedia, before the worklet is
 # connected: on a loaded machine that start-up ate the sentence's first word (CI, stop 6).
 LEAD_SILENCE = 1.5
+ELEVENLABS_KEY = "browser-test-elevenlabs-key"
+ELEVENLABS_SCRIPT = ("vendor", "heard", "every", "word", "you", "said", "there")
 TAIL_SILENCE = 1.5
 
 
@@ -52,8 +56,15 @@ def microphone_wav(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("server")) as running:
+def fake_elevenlabs() -> Iterator[FakeElevenLabs]:
+    """A fake ElevenLabs the server is pointed at; a test that wants it stores a key first."""
+    with running_in_thread(FakeElevenLabs(keys=(ELEVENLABS_KEY,), script=ELEVENLABS_SCRIPT)) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, fake_elevenlabs: FakeElevenLabs) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("server"), ELEVENLABS_API_URL=fake_elevenlabs.http_url) as running:
         yield running
 
 
