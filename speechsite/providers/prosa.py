@@ -60,6 +60,7 @@ class ProsaSession(RemoteSession):
         self.rate = self.config.sample_rate if self.config.sample_rate in RATES else FALLBACK_RATE
         self.url = websocket_url(self.base_url, PATH)
         self.end_sent = False  # the empty end-of-stream frame went out on this connection
+        self.cut_off = False  # this connection's metadata says Prosa hit its maximum duration
 
     # --- connection ----------------------------------------------------------------------------
     async def dial(self, secret: str) -> ClientConnection:
@@ -78,7 +79,7 @@ class ProsaSession(RemoteSession):
         }
 
     async def handshake(self, ws: ClientConnection) -> None:
-        self.end_sent = False
+        self.end_sent = self.cut_off = False
         try:
             if self.auth == "token":
                 await ws.send(json.dumps({"token": self.secret}))
@@ -100,6 +101,9 @@ class ProsaSession(RemoteSession):
             return wav_header(self.rate, STREAMING_DATA_BYTES) + audio
         return audio
 
+    async def commit(self) -> None:
+        """Prosa segments on its own (its VAD closes a `result`); the protocol has no commit message."""
+
     async def end_of_audio(self) -> None:
         # Exactly one empty frame per connection: a second one (or audio after it) breaks the stream.
         if self.end_sent or self.ws is None:
@@ -109,10 +113,11 @@ class ProsaSession(RemoteSession):
 
     def closed(self, code: int | None, reason: str) -> VendorFault | None:
         if code == 1000:
-            if self.end_sent:
+            if self.end_sent and not self.cut_off:
                 return None  # the normal end, after our empty frame
-            # Before our empty frame: Prosa stopped early (e.g. its maximum session duration).
-            return VendorFault(VendorFault.RETRY, "provider_dropped", "Prosa ended the stream early.")
+            # Prosa stopped before hearing everything: whatever is uncommitted goes to a new session.
+            why = "reached its maximum session length" if self.cut_off else "ended the stream early"
+            return VendorFault(VendorFault.RETRY, "provider_dropped", f"Prosa {why}.")
         if code in DROPPED:
             return VendorFault(VendorFault.RETRY, "provider_dropped", "The connection to Prosa dropped.")
         action, our_code, text = CLOSES.get(code, INTERNAL)
@@ -121,7 +126,14 @@ class ProsaSession(RemoteSession):
 
     # --- events --------------------------------------------------------------------------------
     async def on_message(self, message: str | bytes) -> None:
-        self.handle(json.loads(message))
+        try:
+            data = json.loads(message)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):  # not part of the protocol: not worth ending the stream over
+            log.info("Prosa sent something that is not a JSON object: %.80r", message)
+            return
+        self.handle(data)
 
     def handle(self, data: dict[str, Any]) -> None:
         kind = data.get("type", "")
@@ -143,20 +155,19 @@ class ProsaSession(RemoteSession):
         elif kind == "metadata":
             log.debug("Prosa metadata: %r", data)
             if data.get("max_reached"):
+                self.cut_off = True
                 limit = data.get("max_duration")
                 limit_text = f" ({limit:g} s)" if isinstance(limit, int | float) else ""
-                going_on = "" if self.end_sent else "; continuing on a new session"
-                self.emit(Notice(f"Prosa reached its maximum session length{limit_text}{going_on}."))
+                self.emit(Notice(f"Prosa reached its maximum session length{limit_text}; going on in a new session."))
         elif kind != "created":
             log.info("Prosa sent a message we do not know: %r", kind)
 
     def result(self, data: dict[str, Any]) -> None:
         text = (data.get("transcript") or "").strip()
         start = self.timeline(float(data.get("time_start") or 0.0))
-        if isinstance(data.get("time_end"), int | float):
-            end = self.timeline(float(data["time_end"]))
-        else:
-            end = start  # without an end time, only the audio before the segment is known to be done
+        # Without an end time, only the audio before the segment is known to be done.
+        time_end = data.get("time_end")
+        end = self.timeline(float(time_end)) if isinstance(time_end, int | float) else start
         if text:
             self.emit(CommittedTranscript(text=text, start=start, end=max(start, end)))
         self.committed(text, end)
