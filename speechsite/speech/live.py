@@ -154,7 +154,12 @@ class LiveSession:
                     await self.provider.finish()
                     await asyncio.wait_for(asyncio.shield(self.pump), DRAIN_SECONDS)
         finally:  # even if the server cancels us mid-drain, the recording is closed and kept
-            await self._finalize(Recording.Status.INTERRUPTED)
+            finalizing = asyncio.ensure_future(self._finalize(Recording.Status.INTERRUPTED))
+            try:
+                await asyncio.shield(finalizing)
+            except asyncio.CancelledError:
+                await finalizing  # a cancel that lands while storing must not leave it half done
+                raise
 
     async def _pump(self, provider: ProviderSession) -> None:
         async for event in provider.events():
