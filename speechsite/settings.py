@@ -131,7 +131,25 @@ PROVIDER_RETRY_FIRST_DELAY = float(os.environ.get("PROVIDER_RETRY_FIRST_DELAY", 
 # Per-provider adapter options (keyword arguments of the session class).
 PROVIDER_OPTIONS: dict[str, dict] = {
     # pcm_16000 keeps the browser's audio as it is; ulaw_8000 halves the upstream bandwidth.
-    "elevenlabs": {"audio_format": os.environ.get("ELEVENLABS_AUDIO_FORMAT", "pcm_16000")},
+    "elevenlabs": {
+        "audio_format": os.environ.get("ELEVENLABS_AUDIO_FORMAT", "pcm_16000"),
+        # VAD tuning and logging, as ElevenLabs' query parameters; ranges are checked per session.
+        "query": {
+            name: os.environ[env]
+            for name, env in {
+                "vad_threshold": "ELEVENLABS_VAD_THRESHOLD",
+                "min_speech_duration_ms": "ELEVENLABS_MIN_SPEECH_MS",
+                "min_silence_duration_ms": "ELEVENLABS_MIN_SILENCE_MS",
+            }.items()
+            if os.environ.get(env)
+        }
+        | (
+            {"enable_logging": env_bool("ELEVENLABS_ENABLE_LOGGING", True)}
+            if "ELEVENLABS_ENABLE_LOGGING" in os.environ
+            else {}
+        ),
+    },
+    "prosa": {"auth": os.environ.get("PROSA_AUTH", "header")},
 }
 
 # Fernet keys for provider secrets at rest, newest first (empty: one derived from SECRET_KEY).

@@ -95,8 +95,9 @@ def vad_parameters(options: dict[str, Any]) -> dict[str, str]:
     return query
 
 
-def query_for(config, audio_format: str) -> dict[str, str]:
-    options = dict(config.extra)
+def query_for(config, audio_format: str, defaults: dict[str, Any] | None = None) -> dict[str, str]:
+    """The handshake query: the session's config over the server's defaults (VAD tuning, logging)."""
+    options = {**(defaults or {}), **config.extra}
     query = {
         "model_id": MODEL_ID,
         "audio_format": audio_format,
@@ -116,13 +117,13 @@ def query_for(config, audio_format: str) -> dict[str, str]:
 class ElevenLabsSession(RemoteSession):
     vendor = "ElevenLabs"
 
-    def __init__(self, *args, audio_format: str = "pcm_16000", **kwargs) -> None:
+    def __init__(self, *args, audio_format: str = "pcm_16000", query: dict[str, Any] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if audio_format not in AUDIO_FORMATS:
             raise ProviderError("invalid_option", f"Unknown ElevenLabs audio format {audio_format!r}.", fatal=False)
         self.audio_format = audio_format
         self.rate = AUDIO_FORMATS[audio_format]
-        self.url = websocket_url(self.base_url, PATH) + "?" + urlencode(query_for(self.config, audio_format))
+        self.url = websocket_url(self.base_url, PATH) + "?" + urlencode(query_for(self.config, audio_format, query))
         self.manual = self.config.commit_strategy == "manual"
         self.commit_marks: deque[float] = deque()  # recording time of each commit we sent
         self.held: str | None = None  # a committed text waiting for its timestamps

@@ -258,3 +258,19 @@ async def test_the_secret_never_reaches_errors_or_logs(caplog) -> None:
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets.server")]
     assert "topsecret" not in " ".join(ours)
     assert "topsecret" not in json.dumps([str(m) for m in fake.sent[0]])
+
+
+async def test_the_servers_vad_tuning_and_logging_choice_reach_the_query() -> None:
+    async with FakeElevenLabs() as fake:
+        tuned = ElevenLabsSession(
+            SessionConfig(commit_strategy="vad"),
+            keys("test-key"),
+            fake.http_url,
+            retry=FAST_RETRY,
+            query={"vad_threshold": "0.6", "min_speech_duration_ms": "120", "enable_logging": False},
+        )
+        await stream(tuned, speech())
+    fake.assert_clean()
+    assert fake.queries[0]["vad_threshold"] == "0.6"
+    assert fake.queries[0]["min_speech_duration_ms"] == "120"
+    assert fake.queries[0]["enable_logging"] == "false"
