@@ -215,22 +215,6 @@ async def test_it_reconnects_after_a_drop_and_replays_what_was_not_committed() -
     assert segments[1].start == pytest.approx(3.0, abs=0.01), "replayed words are not on the recording's timeline"
 
 
-async def test_it_gives_up_after_bounded_retries_with_a_fatal_error() -> None:
-    async with FakeElevenLabs(faults=Faults(drop_after_chunks=2, drop_times=99)) as fake:
-        events = await stream(session(fake), speech())
-    failure = errors(events)[-1]
-    assert failure.fatal and failure.code in ("provider_dropped", "provider_unreachable")
-    assert fake.connections <= 1 + FAST_RETRY.tries
-
-
-async def test_it_retries_a_refused_handshake_then_reports_the_vendor_unreachable() -> None:
-    async with FakeElevenLabs(faults=Faults(refuse_handshake=503)) as fake:
-        with pytest.raises(ProviderError) as raised:
-            await session(fake).open()
-    assert raised.value.code == "provider_unreachable"
-    assert len(fake.requests) == FAST_RETRY.tries
-
-
 async def test_it_survives_a_slow_vendor() -> None:
     async with FakeElevenLabs(faults=Faults(reply_delay=0.05), script=SCRIPT) as fake:
         events = await stream(session(fake), speech())

@@ -200,28 +200,12 @@ async def test_it_replays_from_the_start_when_nothing_was_committed() -> None:
     assert committed(events) and not errors(events)
 
 
-async def test_it_gives_up_after_bounded_retries_with_a_fatal_error() -> None:
-    async with FakeOpenMind(faults=Faults(drop_after_chunks=2, drop_times=99)) as fake:
-        events = await stream(session(fake), speech())
-    failure = errors(events)[-1]
-    assert failure.fatal and failure.code in ("provider_dropped", "provider_unreachable")
-    assert fake.connections <= 1 + FAST_RETRY.tries
-
-
 async def test_it_gives_up_on_a_proxy_that_closes_at_once() -> None:
     async with FakeOpenMind(faults=Faults(close_code=4001)) as fake:
         events = await stream(session(fake), speech())
     failure = errors(events)[-1]
     assert failure.fatal and failure.code == "provider_dropped" and "4001" in failure.message
     assert fake.connections == 1 + FAST_RETRY.tries
-
-
-async def test_it_retries_a_refused_handshake_then_reports_the_proxy_unreachable() -> None:
-    async with FakeOpenMind(faults=Faults(refuse_handshake=503)) as fake:
-        with pytest.raises(ProviderError) as raised:
-            await session(fake).open()
-    assert raised.value.code == "provider_unreachable"
-    assert len(fake.requests) == FAST_RETRY.tries
 
 
 async def test_it_survives_a_slow_proxy() -> None:

@@ -291,22 +291,6 @@ async def test_it_goes_on_in_a_new_session_when_prosa_reaches_its_maximum_durati
     assert not errors(events)
 
 
-async def test_it_gives_up_after_bounded_retries_with_a_fatal_error() -> None:
-    async with FakeProsa(faults=Faults(drop_after_chunks=2, drop_times=99)) as fake:
-        events = await stream(session(fake), talk(2.0))
-    failure = errors(events)[-1]
-    assert failure.fatal and failure.code in ("provider_dropped", "provider_unreachable")
-    assert fake.connections <= 1 + FAST_RETRY.tries
-
-
-async def test_it_retries_a_refused_handshake_then_reports_the_vendor_unreachable() -> None:
-    async with FakeProsa(faults=Faults(refuse_handshake=503)) as fake:
-        with pytest.raises(ProviderError) as raised:
-            await session(fake).open()
-    assert raised.value.code == "provider_unreachable"
-    assert len(fake.requests) == FAST_RETRY.tries
-
-
 async def test_it_survives_slow_replies() -> None:
     async with FakeProsa(faults=Faults(reply_delay=0.05)) as fake:
         events = await stream(session(fake), TWO_UTTERANCES)
