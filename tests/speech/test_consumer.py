@@ -195,3 +195,16 @@ async def test_a_drop_cut_short_by_the_server_still_closes_the_recording(student
     assert recording.duration == pytest.approx(len(pcm) / 32000, abs=0.01)
     with wave.open(str(recording.audio_file)) as wav:
         assert wav.getnframes() * 2 == len(pcm)
+
+
+async def test_audio_reaches_the_wav_file_while_the_session_is_live(student):
+    ws = await open_socket(student)
+    await send_json(ws, type="start", format="json")
+    recording_id = (await receive_json(ws))["recording_id"]
+    for _ in range(10):  # one second
+        await ws.send_to(bytes_data=b"\x01\x00" * 1600)
+    await ws.receive_nothing(timeout=0.3)
+    recording = await Recording.objects.aget(pk=recording_id)
+    with wave.open(str(recording.audio_file)) as wav:
+        assert wav.getnframes() >= 8000, "more than the write batch (0.5 s) was held back in memory"
+    await ws.disconnect()
