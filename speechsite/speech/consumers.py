@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from speechsite.providers.base import ProviderError
@@ -18,6 +19,15 @@ class SpeechConsumer(AsyncWebsocketConsumer):
     live: LiveSession | None = None
     format = "json"
     url_format: str | None = None
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels runs close_old_connections() in a worker thread before every message: a thread
+        # hop per audio frame, the largest cost per chunk under load (`make bench relay`). All our
+        # database work goes through database_sync_to_async, which does that itself, per query.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         await self.accept()  # accept first: only an open socket can carry the 4401 close code
