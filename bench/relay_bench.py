@@ -369,6 +369,8 @@ def show(result: dict) -> str:
         if r["sessions_failed"] or r["errors"]:
             first = next(iter(r["failures"]), None) or (r["errors"] or [""])[0]
             lines.append(f"  {name}: {r['sessions_failed']} sessions failed; first problem: {first[:160]}")
+        if r["sessions_unclean_end"]:
+            lines.append(f"  {name}: {r['sessions_unclean_end']} sessions closed without their final event")
     if "consumer" in paths:
         ratio = comparison.get("cpu_ratio_consumer_over_relay")
         lines += [
