@@ -56,7 +56,49 @@ class KeyReport:
     refused: str = ""  # the vendor's reason; empty when the key was accepted
 
 
-Event = PartialTranscript | CommittedTranscript | Endpoint | Notice | KeyReport
+@dataclass(frozen=True)
+class PhonemeScore:
+    """One phoneme of a word: ARPAbet `symbol` (no stress digit), `ipa`, and a 0-100 score."""
+
+    symbol: str
+    score: float | None
+    ipa: str = ""
+    start: float | None = None  # seconds on the recording's timeline, when the provider knows
+    end: float | None = None
+    decision: str = ""  # the provider's own verdict string, kept as given (ELSA's are undocumented)
+
+
+@dataclass(frozen=True)
+class WordScore:
+    text: str
+    score: float | None  # 0-100
+    start: float | None = None
+    end: float | None = None
+    phonemes: tuple[PhonemeScore, ...] = ()
+    decision: str = ""
+    found: bool = True  # False when the word was expected but not heard (it lowers completeness)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A pronunciation result in our schema; every score is 0-100 or None when unknown.
+
+    `details` holds what only some providers give (intonation, CEFR levels, speed metrics, the
+    transcript of an unscripted attempt); `provider_raw` is the provider's own JSON, kept whole.
+    """
+
+    overall: float | None
+    accuracy: float | None
+    fluency: float | None
+    completeness: float | None
+    words: tuple[WordScore, ...] = ()
+    expected_text: str = ""
+    transcript: str = ""
+    details: dict = field(default_factory=dict)
+    provider_raw: dict = field(default_factory=dict)
+
+
+Event = PartialTranscript | CommittedTranscript | Endpoint | Notice | KeyReport | Assessment
 
 
 class ProviderError(Exception):
