@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "speechsite.accounts",
     "speechsite.providers",
     "speechsite.speech",
+    "speechsite.practice",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,7 @@ PROVIDER_OPTIONS: dict[str, dict] = {
         ),
     },
     "prosa": {"auth": os.environ.get("PROSA_AUTH", "header")},
+    "elsa": {"api_plan": os.environ.get("ELSA_API_PLAN", "standard")},
 }
 
 # Fernet keys for provider secrets at rest, newest first (empty: one derived from SECRET_KEY).
@@ -159,6 +161,14 @@ PROVIDER_KEY_ENCRYPTION_KEYS = env_list("PROVIDER_KEY_ENCRYPTION_KEYS", "")
 LOCAL_ENGINE_WORKERS = int(os.environ.get("LOCAL_ENGINE_WORKERS", "0")) or (os.cpu_count() or 1)
 # Decoders each worker keeps loaded ahead of new sessions (~90 MB each; loading one takes ~0.2 s).
 LOCAL_ENGINE_SPARE_DECODERS = int(os.environ.get("LOCAL_ENGINE_SPARE_DECODERS", "6"))
+# Uploaded recordings: the largest file, and the longest audio to transcribe or to score.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(25 * 1024 * 1024)))
+UPLOAD_MAX_SECONDS = float(os.environ.get("UPLOAD_MAX_SECONDS", "300"))
+UPLOAD_MAX_SECONDS_SCORED = float(os.environ.get("UPLOAD_MAX_SECONDS_SCORED", "30"))
+
+# Pronunciation scores at or above the first number are "good", above the second "fair", else "poor".
+SCORE_BANDS = (80, 60)
+
 LOCAL_VAD_SILENCE_MS = int(os.environ.get("LOCAL_VAD_SILENCE_MS", "800"))
 LOCAL_PARTIAL_INTERVAL_MS = int(os.environ.get("LOCAL_PARTIAL_INTERVAL_MS", "200"))
 

@@ -110,6 +110,14 @@ class ProviderError(Exception):
         self.message = message
         self.fatal = fatal
 
+    def __reduce__(self):
+        # Engine workers send errors across processes; the default pickling loses code and fatal.
+        return (_rebuild_error, (type(self), self.code, self.message, self.fatal))
+
+
+def _rebuild_error(cls: type[ProviderError], code: str, message: str, fatal: bool) -> ProviderError:
+    return cls(code, message, fatal=fatal)
+
 
 @dataclass(frozen=True)
 class SessionConfig:

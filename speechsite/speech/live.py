@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
 from speechsite.lib.audio import AudioFrameError, WavWriter, check_frame
 from speechsite.providers import registry
-from speechsite.providers.base import CommittedTranscript, KeyReport, ProviderError, ProviderSession, SessionConfig
+from speechsite.providers.base import (
+    Assessment,
+    CommittedTranscript,
+    KeyReport,
+    ProviderError,
+    ProviderSession,
+    SessionConfig,
+)
 from speechsite.speech import store
 from speechsite.speech.models import Recording
 from speechsite.speech.protocol import ProtocolError, StartRequest, parse_start
-from speechsite.speech.render import error_payload, event_payload, payload_for, word_dicts
+from speechsite.speech.render import assessment_fields, error_payload, event_payload, payload_for, word_dicts
 
 Send = Callable[[dict], Awaitable[None]]
 Close = Callable[[int], Awaitable[None]]
@@ -41,8 +49,9 @@ CLOSE_CODES = {
 class LiveSession:
     """Created per socket by the consumer, which passes `send` (one event) and `close` (a code)."""
 
-    def __init__(self, user, send: Send, close: Close) -> None:
+    def __init__(self, user, send: Send, close: Close, recording: Recording | None = None) -> None:
         self.user = user
+        self.given_recording = recording  # an upload's, made before its file is streamed through here
         self.send = send
         self.close = close
         self.request: StartRequest | None = None
@@ -56,6 +65,7 @@ class LiveSession:
         self.finished = False  # no more audio will be accepted
         self.finalized = False  # the recording's status is written
         self.failure: ProviderError | None = None
+        self.assessed = False
 
     @property
     def started(self) -> bool:
@@ -79,6 +89,12 @@ class LiveSession:
             )
         if request.commit_strategy == "manual" and not caps.manual_commit:
             raise ProtocolError("unsupported_commit_strategy", f"{caps.label} does not support manual commits.")
+        request = await self._with_exercise(request)
+        if request.mode == "assess" and not request.expected_text and not caps.unscripted_assess:
+            raise ProtocolError(
+                "expected_text_required",
+                f"{caps.label} scores a sentence read aloud: send expected_text (or an exercise_id).",
+            )
         config = SessionConfig(
             language=language,
             sample_rate=request.sample_rate,
@@ -98,7 +114,7 @@ class LiveSession:
                 )
         provider = registry.create_session(request.provider, config, credentials)
         self.request = request
-        self.recording = await store.create_recording(self.user, request)
+        self.recording = self.given_recording or await store.create_recording(self.user, request)
         self.writer = await asyncio.to_thread(WavWriter, self.recording.audio_file, request.sample_rate)
         self.provider = provider
         await self.send(
@@ -112,6 +128,15 @@ class LiveSession:
             await self._fail(exc)
             return
         self.pump = asyncio.create_task(self._pump(provider))
+
+    async def _with_exercise(self, request: StartRequest) -> StartRequest:
+        """An exercise supplies the expected text unless the client sent its own."""
+        if request.exercise_id is None:
+            return request
+        exercise = await store.active_exercise(request.exercise_id)
+        if exercise is None:
+            raise ProtocolError("unknown_exercise", f"There is no exercise {request.exercise_id}.")
+        return dataclasses.replace(request, expected_text=request.expected_text or exercise.text)
 
     async def audio(self, frame: bytes) -> None:
         if not self.started:
@@ -191,7 +216,16 @@ class LiveSession:
             if isinstance(event, CommittedTranscript):
                 await store.save_segment(self.recording, self.segments, event, word_dicts(event))
                 self.segments += 1
+            if isinstance(event, Assessment):
+                await self._assessed(event)
+                continue
             await self.send(payload_for(event))
+
+    async def _assessed(self, assessment: Assessment) -> None:
+        fields = assessment_fields(assessment)
+        await store.save_assessment(self.recording, fields, self.request.exercise_id)
+        self.assessed = True
+        await self.send(event_payload("assessment", recording_id=str(self.recording.id), **fields))
 
     async def _fail(self, error: ProviderError) -> None:
         self.failure = error

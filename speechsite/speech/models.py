@@ -24,6 +24,7 @@ class Recording(models.Model):
 
     class Status(models.TextChoices):
         LIVE = "live", "Live"
+        PROCESSING = "processing", "Processing"  # an uploaded file being decoded and scored
         COMPLETED = "completed", "Completed"
         INTERRUPTED = "interrupted", "Interrupted"
         FAILED = "failed", "Failed"
@@ -41,6 +42,8 @@ class Recording(models.Model):
     audio = models.FileField(upload_to=audio_path, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    uploaded_name = models.CharField(max_length=255, blank=True, help_text="The file's name, for uploads.")
+    progress = models.FloatField(default=0.0, help_text="How much of an upload has been processed, 0 to 1.")
 
     class Meta:
         ordering = ["-started_at"]
@@ -80,3 +83,28 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.start:.2f}-{self.end:.2f}] {self.text}"
+
+
+class Assessment(models.Model):
+    """A pronunciation result for one recording, in our schema, with the provider's JSON kept whole."""
+
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="assessment")
+    exercise = models.ForeignKey(
+        "practice.Exercise", null=True, blank=True, on_delete=models.SET_NULL, related_name="assessments"
+    )
+    expected_text = models.TextField(blank=True)
+    transcript = models.TextField(blank=True)
+    overall = models.FloatField(null=True, blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    fluency = models.FloatField(null=True, blank=True)
+    completeness = models.FloatField(null=True, blank=True)
+    words = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    provider_raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.recording} overall {self.overall}"

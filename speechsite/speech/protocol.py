@@ -33,6 +33,7 @@ class StartRequest:
     expected_text: str = ""
     format: str = "html"
     vad_silence_ms: int | None = None
+    exercise_id: int | None = None  # an Exercise whose text is the expected text (our extension)
 
 
 def parse_message(text: str) -> dict:
@@ -91,6 +92,9 @@ def parse_start(message: dict, default_format: str = "html") -> StartRequest:
             "invalid_vad_silence_ms",
             f"vad_silence_ms must be a whole number from {MIN_SILENCE_MS} to {MAX_SILENCE_MS}; got {silence!r}.",
         )
+    exercise = message.get("exercise_id")
+    if exercise is not None and (isinstance(exercise, bool) or not isinstance(exercise, int) or exercise < 1):
+        raise ProtocolError("invalid_exercise_id", f"exercise_id must be an exercise's number; got {exercise!r}.")
     return StartRequest(
         mode=mode,
         provider=provider,
@@ -100,4 +104,5 @@ def parse_start(message: dict, default_format: str = "html") -> StartRequest:
         expected_text=expected.strip(),
         format=fmt,
         vad_silence_ms=silence,
+        exercise_id=exercise,
     )

@@ -10,11 +10,27 @@ from dataclasses import asdict
 
 from django.template.loader import render_to_string
 
-from speechsite.providers.base import CommittedTranscript, Endpoint, Notice, PartialTranscript, ProviderError
+from speechsite.providers.base import (
+    Assessment,
+    CommittedTranscript,
+    Endpoint,
+    Notice,
+    PartialTranscript,
+    ProviderError,
+)
 
 
 def word_dicts(event: CommittedTranscript) -> list[dict]:
     return [asdict(word) for word in event.words]
+
+
+def assessment_fields(assessment: Assessment) -> dict:
+    """The contract's assessment object (plus what we add: ipa, times, decisions, details)."""
+    fields = asdict(assessment)
+    for word in fields["words"]:
+        word["phonemes"] = list(word["phonemes"])
+    fields["words"] = list(fields["words"])
+    return fields
 
 
 def event_payload(kind: str, **fields: object) -> dict:
@@ -29,6 +45,8 @@ def payload_for(event: object) -> dict:
         return event_payload(
             "committed_transcript", text=event.text, start=event.start, end=event.end, words=word_dicts(event)
         )
+    if isinstance(event, Assessment):
+        return event_payload("assessment", **assessment_fields(event))
     if isinstance(event, Endpoint):
         return event_payload("endpoint")
     if isinstance(event, Notice):

@@ -6,10 +6,11 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from speechsite.lib.secrets import SecretUnreadable
+from speechsite.practice.models import Exercise
 from speechsite.providers.base import CommittedTranscript, KeyReport
 from speechsite.providers.models import ProviderKey
 from speechsite.providers.remote import Credential
-from speechsite.speech.models import Recording, Segment, audio_path
+from speechsite.speech.models import Assessment, Recording, Segment, audio_path
 from speechsite.speech.protocol import StartRequest
 
 
@@ -62,3 +63,53 @@ def record_key(report: KeyReport) -> None:
         key.mark_failed(report.refused)
     else:
         key.mark_used()
+
+
+@database_sync_to_async
+def active_exercise(exercise_id: int) -> Exercise | None:
+    return Exercise.objects.filter(pk=exercise_id, active=True).first()
+
+
+@database_sync_to_async
+def save_assessment(recording: Recording, fields: dict, exercise_id: int | None) -> Assessment:
+    """Stores (or replaces: a provider may re-score after a reconnect) the recording's assessment."""
+    columns = ("expected_text", "transcript", "overall", "accuracy", "fluency", "completeness", "words", "details")
+    values = {name: fields[name] for name in columns}
+    values["provider_raw"] = fields["provider_raw"]
+    assessment, _ = Assessment.objects.update_or_create(
+        recording=recording, defaults={**values, "exercise_id": exercise_id}
+    )
+    return assessment
+
+
+@database_sync_to_async
+def create_upload_recording(user, provider: str, mode: str, original_name: str) -> Recording:
+    recording = Recording(
+        user=user, mode=mode, provider=provider, status=Recording.Status.PROCESSING, uploaded_name=original_name[:255]
+    )
+    recording.audio.name = audio_path(recording)
+    recording.save()
+    return recording
+
+
+@database_sync_to_async
+def set_progress(recording: Recording, fraction: float) -> None:
+    Recording.objects.filter(pk=recording.pk).update(progress=fraction)
+
+
+@database_sync_to_async
+def fail_upload(recording: Recording, code: str, message: str, seconds: float = 0.0) -> None:
+    Recording.objects.filter(pk=recording.pk).update(
+        status=Recording.Status.FAILED,
+        duration=round(seconds, 3),
+        ended_at=timezone.now(),
+        error_code=code,
+        error_message=message,
+        progress=1.0,
+    )
+
+
+@database_sync_to_async
+def note_upload(recording: Recording, code: str, message: str) -> None:
+    """A completed upload that still has something to say (e.g. no speech was found in it)."""
+    Recording.objects.filter(pk=recording.pk).update(error_code=code, error_message=message)

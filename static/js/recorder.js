@@ -1,6 +1,11 @@
-// The live page: microphone -> AudioWorklet (16 kHz PCM16) -> /ws/speech/ through the htmx ws
-// extension, which swaps the server's transcript fragments into the page.
+// The live and practice pages: microphone -> AudioWorklet (16 kHz PCM16) -> /ws/speech/ through
+// the htmx ws extension, which swaps the server's transcript (and score) fragments into the page.
+// The practice page sets data-mode="assess": it sends the sentence to read, and stops recording
+// by itself when the server sends `endpoint`.
 const root = document.getElementById("recorder");
+const mode = root.dataset.mode || "transcribe";
+const expectedInput = document.getElementById("expected-text");
+const exerciseInput = document.getElementById("exercise-id");
 const recordButton = document.getElementById("record");
 const commitButton = document.getElementById("commit");
 const elapsedLabel = document.getElementById("elapsed");
@@ -10,7 +15,7 @@ const socketHost = document.getElementById("socket-host");
 const providerSelect = document.getElementById("provider");
 const languageSelect = document.getElementById("language");
 const strategySelect = document.getElementById("commit-strategy");
-const settingSelects = [providerSelect, languageSelect, strategySelect];
+const settingSelects = [providerSelect, languageSelect, strategySelect, expectedInput].filter(Boolean);
 
 let session = null; // the recording in progress, or null
 
@@ -85,13 +90,24 @@ async function startRecording() {
   mute.gain.value = 0; // keep the graph pulled without playing the microphone back
   source.connect(worklet).connect(mute).connect(context.destination);
 
+  const expectedText = expectedInput ? expectedInput.value.trim() : "";
+  if (mode === "assess" && !expectedText) {
+    stream.getTracks().forEach((track) => track.stop());
+    context.close();
+    recordButton.disabled = false;
+    notify("Type or choose a sentence to read first.");
+    return;
+  }
   document.getElementById("segments").replaceChildren();
   document.getElementById("partial").textContent = "";
+  document.getElementById("endpoint").removeAttribute("data-endpoint");
+  const assessmentHost = document.getElementById("assessment");
+  if (assessmentHost) assessmentHost.replaceChildren();
   notices.replaceChildren();
   const socketElt = document.createElement("div");
   socketElt.setAttribute("hx-ext", "ws");
   socketElt.setAttribute("ws-connect", root.dataset.wsUrl);
-  const strategy = strategySelect.value;
+  const strategy = strategySelect ? strategySelect.value : "vad";
   session = { stream, context, source, worklet, socketElt, socket: null, pending: [], startedAt: Date.now(), stopping: false };
   const current = session;
 
@@ -103,16 +119,26 @@ async function startRecording() {
       return;
     }
     current.socket = event.detail.socketWrapper;
-    current.socket.send(JSON.stringify({
-      type: "start", mode: "transcribe", format: "html", sample_rate: 16000, language: languageSelect.value,
-      provider: providerSelect.value, commit_strategy: strategy,
-    }));
+    const start = {
+      type: "start", mode, format: "html", sample_rate: 16000, language: languageSelect ? languageSelect.value : "en",
+      provider: providerSelect ? providerSelect.value : "local", commit_strategy: strategy,
+    };
+    if (mode === "assess") {
+      start.expected_text = expectedText;
+      // The exercise is credited only while its sentence is the one being read.
+      if (exerciseInput && exerciseInput.value && exerciseInput.dataset.text === expectedText) {
+        start.exercise_id = Number(exerciseInput.value);
+      }
+    }
+    current.socket.send(JSON.stringify(start));
     for (const chunk of current.pending) current.socket.send(chunk);
     current.pending = [];
     // Stop was pressed and the last chunk flushed before the socket opened: the stop is still owed.
     if (current.flushed) current.socket.send(JSON.stringify({ type: "stop" }));
   });
   socketElt.addEventListener("htmx:wsAfterMessage", () => {
+    // The server heard the whole sentence (or a long pause): stop as if Stop had been pressed.
+    if (document.getElementById("endpoint").dataset.endpoint && session === current) stopRecording();
     const state = document.getElementById("session-status").dataset.state;
     if (state === "failed" || state === "ended") finish(current);
   });
@@ -150,7 +176,7 @@ async function startRecording() {
   recordButton.textContent = "Stop";
   recordButton.setAttribute("aria-pressed", "true");
   recordButton.disabled = false;
-  commitButton.disabled = strategy !== "manual";
+  if (commitButton) commitButton.disabled = strategy !== "manual";
   settingSelects.forEach((select) => { select.disabled = true; });
 }
 
@@ -174,7 +200,7 @@ function stopRecording() {
   recordButton.textContent = "Record";
   recordButton.removeAttribute("aria-pressed");
   recordButton.disabled = true; // until the server has saved this recording
-  commitButton.disabled = true;
+  if (commitButton) commitButton.disabled = true;
   setTimeout(() => {
     // The worklet never answered the flush: stop without its last partial chunk.
     if (current.flushed) return;
@@ -190,29 +216,30 @@ function finish(current) {
   recordButton.textContent = "Record";
   recordButton.removeAttribute("aria-pressed");
   recordButton.disabled = false;
-  commitButton.disabled = true;
+  if (commitButton) commitButton.disabled = true;
   settingSelects.forEach((select) => { select.disabled = false; });
 }
 
 // Offer only what the chosen provider supports: its languages, and manual commits if it has them.
 function fitOptionsToProvider() {
-  const chosen = providerSelect.selectedOptions[0];
-  if (!chosen) return;
+  const chosen = providerSelect && providerSelect.selectedOptions[0];
+  if (!chosen || !languageSelect) return;
   const languages = (chosen.dataset.languages || "en").split(" ");
   const previous = languageSelect.value;
   let names = null;
   try { names = new Intl.DisplayNames([navigator.language || "en"], { type: "language" }); } catch { /* codes only */ }
   languageSelect.replaceChildren(...languages.map((code) => new Option(names ? `${names.of(code)} (${code})` : code, code)));
   languageSelect.value = languages.includes(previous) ? previous : languages[0];
+  if (!strategySelect) return;
   const manual = strategySelect.querySelector('option[value="manual"]');
   manual.disabled = chosen.dataset.manualCommit !== "true";
   if (manual.disabled && strategySelect.value === "manual") strategySelect.value = "vad";
 }
-providerSelect.addEventListener("change", fitOptionsToProvider);
+if (providerSelect) providerSelect.addEventListener("change", fitOptionsToProvider);
 fitOptionsToProvider();
 
 recordButton.addEventListener("click", () => (session ? stopRecording() : startRecording()));
-commitButton.addEventListener("click", () => {
+commitButton?.addEventListener("click", () => {
   if (session && session.socket) session.socket.send(JSON.stringify({ type: "commit" }));
 });
 document.addEventListener("keydown", (event) => {

@@ -27,7 +27,7 @@ class Command(BaseCommand):
     help = "Mark recordings left live by a stopped server as interrupted (run before serving)."
 
     def handle(self, *args, **options) -> None:
-        stale = list(Recording.objects.filter(status=Recording.Status.LIVE))
+        stale = list(Recording.objects.filter(status__in=[Recording.Status.LIVE, Recording.Status.PROCESSING]))
         for recording in stale:
             recording.status = Recording.Status.INTERRUPTED
             recording.duration = round(seconds_on_disk(recording), 3)
