@@ -43,3 +43,12 @@ def test_login_session_prints_a_session_for_the_user(student):
 def test_login_session_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="No user named"):
         call_command("login_session", "nobody")
+
+
+def test_seed_demo_adds_starter_exercises_once():
+    from speechsite.practice.models import Exercise
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    assert Exercise.objects.count() >= 5
+    assert Exercise.objects.filter(text__icontains="quick brown fox").count() == 1
