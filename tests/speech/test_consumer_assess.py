@@ -29,7 +29,17 @@ async def test_it_scores_a_read_sentence_and_stores_the_assessment(student):
     events = await events_until(ws, "session_ended")
     (assessment,) = of_type(events, "assessment")
     assert {"overall", "accuracy", "fluency", "completeness", "words", "provider_raw"} <= assessment.keys()
-    assert [w["text"] for w in assessment["words"]] == ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+    assert [w["text"] for w in assessment["words"]] == [
+        "The",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "the",
+        "lazy",
+        "dog",
+    ]
     assert all(0 <= w["score"] <= 100 for w in assessment["words"])
     assert {"symbol", "score", "ipa"} <= assessment["words"][3]["phonemes"][0].keys()
     assert assessment["recording_id"] == started["recording_id"]
