@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from speechsite.speech.models import Recording, Segment
+from speechsite.speech.models import Assessment, Recording, Segment
 
 
 class SegmentInline(admin.TabularInline):
@@ -30,3 +30,21 @@ class RecordingAdmin(admin.ModelAdmin):
         "error_message",
     )
     inlines = [SegmentInline]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "student", "provider", "exercise", "overall", "accuracy", "fluency", "completeness")
+    list_filter = ("recording__provider", "exercise")
+    search_fields = ("recording__user__username", "expected_text", "transcript")
+    date_hierarchy = "created_at"
+    list_select_related = ("recording__user", "exercise")
+    readonly_fields = ("recording", "created_at", "words", "details", "provider_raw")
+
+    @admin.display(ordering="recording__user__username")
+    def student(self, assessment: Assessment) -> str:
+        return str(assessment.recording.user)
+
+    @admin.display(ordering="recording__provider")
+    def provider(self, assessment: Assessment) -> str:
+        return assessment.recording.provider

@@ -29,14 +29,19 @@ def live(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    recordings = Recording.objects.filter(user=request.user).order_by("-started_at").prefetch_related("segments")
+    recordings = (
+        Recording.objects.filter(user=request.user)
+        .order_by("-started_at")
+        .select_related("assessment")
+        .prefetch_related("segments")
+    )
     page = Paginator(recordings, settings.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "speech/history.html", {"page": page})
 
 
 @login_required
 def detail(request: HttpRequest, recording_id) -> HttpResponse:
-    recording = own_recording(request, recording_id)
+    recording = get_object_or_404(Recording.objects.select_related("assessment"), pk=recording_id, user=request.user)
     return render(
         request,
         "speech/detail.html",

@@ -100,3 +100,23 @@ def test_an_outsider_cannot_see_anothers_scores(client, student, outsider):
     recording = make_recording(student, mode="assess")
     client.force_login(outsider)
     assert client.get(recording.get_absolute_url()).status_code == 404
+
+
+def test_history_shows_the_score_of_an_attempt(client, student):
+    from speechsite.speech.models import Assessment
+
+    recording = make_recording(student, mode="assess")
+    Assessment.objects.create(recording=recording, expected_text="hello world", overall=55.4, words=[])
+    client.force_login(student)
+    page = client.get(reverse("speech:history")).content.decode()
+    assert '<span class="score-badge band-poor">55</span>' in page and "hello world" in page
+
+
+def test_admin_lists_assessments(admin_client, student):
+    from speechsite.speech.models import Assessment
+
+    recording = make_recording(student, mode="assess")
+    Assessment.objects.create(recording=recording, expected_text="hello world", overall=88, words=[])
+    page = admin_client.get(reverse("admin:speech_assessment_changelist")).content.decode()
+    assert "alice" in page and "88" in page
+    assert admin_client.get(reverse("admin:practice_exercise_add")).status_code == 200

@@ -46,7 +46,7 @@ async def test_it_scores_an_uploaded_mp3_against_its_sentence(alice, tmp_path):
     assert response.status_code == 200
     assert b'id="upload-status"' in response.content and b"every 500ms" in response.content
     recording = await finished(response)
-    assert recording.status == Recording.Status.COMPLETED and recording.progress == 1.0
+    assert recording.status == Recording.Status.COMPLETED and recording.progress == 1.0, recording.error_message
     assert recording.mode == "assess" and recording.uploaded_name == "fox.mp3"
     assessment = await Assessment.objects.aget(recording=recording)
     assert [w["text"] for w in assessment.words][:3] == ["The", "quick", "brown"]
