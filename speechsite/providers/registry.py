@@ -21,6 +21,7 @@ class Capabilities:
     manual_commit: bool
     timestamps: bool  # word timings (segment times are always given)
     assess: bool = False
+    unscripted_assess: bool = False  # can score free speech, with no expected text
     needs_key: bool = True
 
 
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, Capabilities] = {
         vad=True,
         manual_commit=True,
         timestamps=True,
+        assess=True,
         needs_key=False,
     ),
     "elevenlabs": Capabilities(
@@ -61,15 +63,26 @@ PROVIDERS: dict[str, Capabilities] = {
         manual_commit=False,
         timestamps=False,
     ),
+    "elsa": Capabilities(
+        label="ELSA Speak (pronunciation)",
+        languages=("en",),
+        sample_rates=(16000,),  # ELSA takes 16 kHz mono 16-bit WAV; other client rates are resampled
+        vad=True,  # ELSA's own endpoint (stopped_listening) in scripted streams
+        manual_commit=False,
+        timestamps=False,  # word positions are character indices, not times
+        assess=True,
+        unscripted_assess=True,  # score_audio_plus scores free speech
+    ),
 }
 
-# Named in the contract; ELSA arrives with the pronunciation issue.
+# Named in the contract.
 KNOWN_PROVIDERS = ("local", "elevenlabs", "openmind", "prosa", "elsa")
 SESSION_CLASSES = {
     "local": "speechsite.providers.local:LocalSession",
     "elevenlabs": "speechsite.providers.elevenlabs:ElevenLabsSession",
     "openmind": "speechsite.providers.openmind:OpenMindSession",
     "prosa": "speechsite.providers.prosa:ProsaSession",
+    "elsa": "speechsite.providers.elsa:ElsaSession",
 }
 
 

@@ -205,7 +205,7 @@ async def _score_by_rest(recording: Recording, plan: UploadPlan, decoded: Decode
             **settings.PROVIDER_OPTIONS.get("elsa", {}),
         )
     except ProviderError as exc:
-        for report in getattr(exc, "key_reports", ()):
+        for report in getattr(exc, "reports", ()):  # elsa_rest.ScoringFailed: the keys it tried
             await store.record_key(report)
         await store.fail_upload(recording, exc.code, exc.message, seconds=decoded.duration)
         return

@@ -7,15 +7,17 @@ import pytest
 from speechsite.providers.base import ProviderError
 from tests.fakes.base import Faults
 from tests.fakes.elevenlabs import FakeElevenLabs
+from tests.fakes.elsa import FakeElsa
 from tests.fakes.openmind import FakeOpenMind
 from tests.fakes.prosa import FakeProsa
-from tests.providers import test_elevenlabs, test_openmind, test_prosa
+from tests.providers import test_elevenlabs, test_elsa, test_openmind, test_prosa
 from tests.providers.remote_support import FAST_RETRY, errors, speech, stream
 
 VENDORS = {
     "elevenlabs": (FakeElevenLabs, test_elevenlabs.session),
     "openmind": (FakeOpenMind, test_openmind.session),
     "prosa": (FakeProsa, test_prosa.session),
+    "elsa": (FakeElsa, test_elsa.session),
 }
 
 

@@ -152,17 +152,12 @@ async def test_it_rejects_empty_expected_text(student):
     await ws.disconnect()
 
 
-async def test_it_rejects_a_provider_without_an_adapter_yet(student):
-    ws = await open_socket(student)
-    await send_json(ws, type="start", format="json", provider="elsa")
-    await expect_error(ws, "provider_unavailable")
-    await ws.disconnect()
-
-
-@pytest.mark.parametrize("provider", ["elevenlabs", "openmind", "prosa"])
+@pytest.mark.parametrize("provider", ["elevenlabs", "openmind", "prosa", "elsa"])
 async def test_it_explains_a_missing_key_and_stores_nothing(student, provider):
     ws = await open_socket(student)
-    await send_json(ws, type="start", format="json", provider=provider, language="id" if provider == "prosa" else "en")
+    mode = "assess" if provider == "elsa" else "transcribe"
+    language = "id" if provider == "prosa" else "en"
+    await send_json(ws, type="start", format="json", provider=provider, language=language, mode=mode)
     error = await expect_error(ws, "missing_key")
     assert "administrator" in error["message"] and not error["fatal"]
     assert await Recording.objects.acount() == 0
@@ -194,9 +189,9 @@ async def test_errors_before_start_are_html_when_the_url_asks(student):
     await ws.disconnect()
 
 
-async def test_it_says_when_the_engine_cannot_assess(student):
+async def test_it_says_when_a_transcriber_cannot_assess(student):
     ws = await open_socket(student)
-    await send_json(ws, type="start", format="json", mode="assess", expected_text="Hello there.")
+    await send_json(ws, type="start", format="json", mode="assess", provider="elevenlabs", expected_text="Hi there.")
     event = await expect_error(ws, "assess_unsupported")
     assert "pronunciation" in event["message"]
     await ws.disconnect()
