@@ -91,7 +91,9 @@ async function startRecording() {
   source.connect(worklet).connect(mute).connect(context.destination);
 
   const expectedText = expectedInput ? expectedInput.value.trim() : "";
-  if (mode === "assess" && !expectedText) {
+  // A provider that scores free speech (ELSA) may go without a sentence; the embedded engine may not.
+  const unscripted = providerSelect?.selectedOptions[0]?.dataset.unscripted === "true";
+  if (mode === "assess" && !expectedText && !unscripted) {
     stream.getTracks().forEach((track) => track.stop());
     context.close();
     recordButton.disabled = false;
@@ -123,7 +125,7 @@ async function startRecording() {
       type: "start", mode, format: "html", sample_rate: 16000, language: languageSelect ? languageSelect.value : "en",
       provider: providerSelect ? providerSelect.value : "local", commit_strategy: strategy,
     };
-    if (mode === "assess") {
+    if (mode === "assess" && expectedText) {
       start.expected_text = expectedText;
       // The exercise is credited only while its sentence is the one being read.
       if (exerciseInput && exerciseInput.value && exerciseInput.dataset.text === expectedText) {
