@@ -41,11 +41,10 @@ def practice(request: HttpRequest) -> HttpResponse:
         chosen = next((exercise for exercise in exercises if exercise.pk == int(asked)), None)
     if chosen is None and not request.GET.get("own") and exercises:
         chosen = exercises[0]
-    return render(
-        request,
-        "practice/practice.html",
-        {"exercises": exercises, "exercise": chosen, "providers": offered_providers(assess=True)},
-    )
+    providers = offered_providers(assess=True)
+    free_speech = any(caps.unscripted_assess for _name, caps in providers)
+    context = {"exercises": exercises, "exercise": chosen, "providers": providers, "free_speech": free_speech}
+    return render(request, "practice/practice.html", context)
 
 
 def _upload_context(form: UploadForm, error: str = "") -> dict:
