@@ -50,3 +50,13 @@ while IFS= read -r line; do
   printf 'e%d\t%s\t%s\n' "$i" "$voice" "$line" >> "$bench/index.tsv"
   i=$((i + 1))
 done < "$bench/sentences.txt"
+
+# --- Pronunciation scorer fixtures (tests/providers/test_scorer.py) ---
+# The audio differs from the text the tests expect: "cat" where "fox" is expected (a substituted
+# word), and "lazy" left out (an omitted word). Not listed in index.tsv: these are not transcription fixtures.
+scorer_say() {  # scorer_say NAME VOICE "TEXT"
+  flite -voice "$2" -t "$3" -o "$tmp/$1.wav"
+  sox -R -D "$tmp/$1.wav" -r 16000 -c 1 -b 16 "$out/$1.wav"
+}
+scorer_say cat_slt slt "the quick brown cat jumps over the lazy dog"
+scorer_say no_lazy_slt slt "the quick brown fox jumps over the dog"
