@@ -12,9 +12,12 @@ from speechsite.providers.local.pool import EnginePool, engine_pool
 class LocalSession(ProviderSession):
     name = "local"
 
-    def __init__(self, config: SessionConfig, pool: EnginePool | None = None) -> None:
+    def __init__(
+        self, config: SessionConfig, pool: EnginePool | None = None, endpoint_rules: dict | None = None
+    ) -> None:
         super().__init__(config)
         self.pool = pool or engine_pool()
+        self.endpoint_rules = endpoint_rules or {}  # EndpointRules fields, for assess mode
         self.resampler = StreamResampler(config.sample_rate, ENGINE_RATE)
         self.session_id: str | None = None
 
@@ -24,6 +27,12 @@ class LocalSession(ProviderSession):
             "silence_ms": self.config.vad_silence_ms,
             "partial_interval_ms": self.config.partial_interval_ms,
         }
+        if self.config.mode == "assess":
+            options["commit_strategy"] = "vad"  # the endpoint and the scorer need no manual commits
+            options["assess"] = {
+                "expected_text": self.config.expected_text,
+                "rules": self.endpoint_rules,
+            }
         self.session_id = self.pool.open(options, self._on_reply)
 
     async def send_audio(self, pcm: bytes) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 
 from pocketsphinx import Decoder
 
+from speechsite.providers.local.assess import AssessingRecognizer, EndpointRules
 from speechsite.providers.local.recognizer import CepstralMeter, StreamingRecognizer, new_decoder
+from speechsite.providers.local.scorer import Scorer
 
 # Loading a decoder blocks the worker for ~0.2 s, which would stall every stream it hosts, so
 # decoders are loaded ahead: at start, and again once the worker has been idle for a while.
@@ -23,7 +25,8 @@ IDLE_SECONDS = 0.5
 def serve(requests: Any, replies: Any, parent_pid: int, spares: int = 4) -> None:
     idle: list[Decoder] = [new_decoder() for _ in range(spares)]
     meter = CepstralMeter()
-    recognizers: dict[str, StreamingRecognizer] = {}
+    scorer = Scorer()  # loaded up front: the first assessment must not wait for its decoders
+    recognizers: dict[str, StreamingRecognizer | AssessingRecognizer] = {}
     replies.put(("", "ready", os.getpid()))
 
     def release(session_id: str) -> None:
@@ -51,7 +54,12 @@ def serve(requests: Any, replies: Any, parent_pid: int, spares: int = 4) -> None
         try:
             if op == "open":
                 decoder = idle.pop() if idle else new_decoder()
-                recognizers[session_id] = StreamingRecognizer(decoder, meter, **payload)
+                assess = payload.pop("assess", None)
+                recognizer = StreamingRecognizer(decoder, meter, **payload)
+                if assess is not None:
+                    rules = EndpointRules(**assess["rules"])
+                    recognizer = AssessingRecognizer(recognizer, scorer, assess["expected_text"], rules)
+                recognizers[session_id] = recognizer
                 continue
             if op == "close":
                 release(session_id)
