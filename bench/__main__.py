@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from bench import gil, live, machine, relay_bench
+from bench import assess, gil, live, machine, relay_bench
 
 # name -> module with add_arguments(parser), run(args) -> dict and show(result) -> str
-BENCHMARKS: dict[str, ModuleType] = {"gil": gil, "live": live, "relay": relay_bench}
+BENCHMARKS: dict[str, ModuleType] = {"assess": assess, "gil": gil, "live": live, "relay": relay_bench}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

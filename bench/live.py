@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from bench.fixtures import Sentence, load_accuracy_sentences, load_sentences
 from bench.procstat import CpuMeter, machine_busy_pct
 from bench.wer import offline_hypotheses
 from bench.wsclient import LoadStream, StopRun, Target, load_stream, stop_run
-from tests.support.liveserver import live_server
+from tests.support.liveserver import LiveServer, live_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_STEPS = (4, 8, 10, 12, 14, 16, 20, 24)
@@ -46,6 +48,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quiet-wait", type=float, default=30.0, help="wait up to this long for other CPU load to stop (s)"
     )
     parser.add_argument("--max-lag", type=float, default=0.5, help="p95 commit lag a concurrency step may have (s)")
+
+
+@contextlib.contextmanager
+def student_server(log_name: str) -> Iterator[tuple[LiveServer, Target]]:
+    """A real daphne with the embedded engine, and a target signed in as the demo student."""
+    RESULTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="speechsite-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            with live_server(workdir) as server:
+                progress(f"server up at {server.url} (pid {server.process.pid})")
+                yield server, Target(server.ws_url, server.url, server.session_for("student"))
+        finally:
+            # Keep the server log next to the results: it explains errors seen by the clients.
+            if (workdir / "daphne.log").exists():
+                shutil.copy(workdir / "daphne.log", RESULTS / log_name)
 
 
 def wait_for_quiet(limit: float, busy_pct: float = 30.0) -> float:
@@ -152,18 +170,8 @@ def run(args: argparse.Namespace) -> dict:
     load = wait_for_quiet(args.quiet_wait)
     # Offline decoding first, while nothing else is running, so it cannot disturb the timings.
     offline = offline_hypotheses(accuracy)
-    RESULTS.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="speechsite-bench-") as tmp:
-        workdir = Path(tmp)
-        try:
-            with live_server(workdir) as server:
-                progress(f"server up at {server.url} (pid {server.process.pid})")
-                target = Target(server.ws_url, server.url, server.session_for("student"))
-                raw = asyncio.run(measure(target, sentences, accuracy, args, server.process.pid))
-        finally:
-            # Keep the server log next to the results: it explains errors seen by the clients.
-            if (workdir / "daphne.log").exists():
-                shutil.copy(workdir / "daphne.log", RESULTS / "daphne-live.log")
+    with student_server("daphne-live.log") as (server, target):
+        raw = asyncio.run(measure(target, sentences, accuracy, args, server.process.pid))
     result = live_report.summarize(sentences, raw["stop"], raw["concurrency"], args)
     result["wer"] = live_report.accuracy(accuracy, raw["accuracy"], offline)
     result["machine_busy_before_pct"] = load
