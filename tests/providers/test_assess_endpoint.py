@@ -116,3 +116,13 @@ def test_it_passes_on_the_scorers_no_speech_result(parts):
     feed_in_chunks(recognizer, SILENCE * 5)
     (error,) = recognizer.finish()
     assert error.code == "no_speech" and not error.fatal
+
+
+def test_it_calls_a_sentence_heard_when_its_last_word_was_misheard_as_a_near_one():
+    assert sentence_heard(words_of(FOX), words_of("the quick brown fox jumps over the lazy dug"), 0.6)
+
+
+def test_it_calls_a_sentence_heard_when_about_as_many_words_came_even_if_mostly_misheard():
+    expected = words_of("the cable hundred and fell through so that we were near the goal post")
+    heard = words_of("the cabal hundred and follow through so that when hum where near the goal boast")
+    assert sentence_heard(expected, heard, 0.6)
