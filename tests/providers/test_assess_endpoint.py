@@ -97,12 +97,12 @@ def test_it_stops_keeping_audio_past_the_longest_attempt(parts):
     assert len(recognizer.audio) == 32000
 
 
-def test_it_hands_the_whole_attempt_to_the_scorer_at_the_end(parts):
+def test_it_hands_the_whole_attempt_to_the_scorer(parts):
     recognizer = assessing(parts)
     pcm, _ = read_wav(fixture_audio("fox_slt"))
     feed_in_chunks(recognizer, pcm)
-    events = recognizer.finish()
-    assert isinstance(events[-1], Assessment)
+    (assessment,) = recognizer.assess()
+    assert isinstance(assessment, Assessment)
     assert recognizer.scorer.calls == [(len(pcm), FOX)]
 
 
@@ -114,7 +114,7 @@ def test_it_passes_on_the_scorers_no_speech_result(parts):
     decoder, meter = parts
     recognizer = AssessingRecognizer(StreamingRecognizer(decoder, meter), Silent(), FOX, EndpointRules())
     feed_in_chunks(recognizer, SILENCE * 5)
-    (error,) = recognizer.finish()
+    (error,) = recognizer.assess()
     assert error.code == "no_speech" and not error.fatal
 
 

@@ -100,11 +100,16 @@ class AssessingRecognizer:
     def commit(self) -> list[Event]:
         return self.recognizer.commit()
 
-    def finish(self) -> list[Event]:
-        """The last commit, then the assessment of the whole attempt (or why there is none)."""
-        events = self.recognizer.finish()
+    def assess(self) -> list[Event]:
+        """The assessment of the whole attempt, or why there is none.
+
+        The worker sends this before it finishes the recognizer: decoding the tail and the last
+        commit take up to ~100 ms, and the learner is waiting for the scores, not the transcript.
+        """
         try:
-            events.append(self.scorer.assess(bytes(self.audio), self.expected_text))
+            return [self.scorer.assess(bytes(self.audio), self.expected_text)]
         except ProviderError as exc:
-            events.append(exc)
-        return events
+            return [exc]
+
+    def finish(self) -> list[Event]:
+        return self.recognizer.finish()

@@ -72,6 +72,8 @@ def serve(requests: Any, replies: Any, parent_pid: int, spares: int = 4) -> None
             elif op == "commit":
                 events = recognizer.commit()
             elif op == "finish":
+                if isinstance(recognizer, AssessingRecognizer):
+                    replies.put((session_id, "events", recognizer.assess()))
                 events = recognizer.finish()
                 release(session_id)
                 replies.put((session_id, "finished", events))
