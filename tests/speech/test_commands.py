@@ -45,3 +45,11 @@ def test_completed_and_missing_audio_recordings_are_handled(student):
     lost.refresh_from_db()
     assert done.status == Recording.Status.COMPLETED
     assert lost.status == Recording.Status.INTERRUPTED and lost.duration == 0.0
+
+
+def test_it_also_closes_uploads_a_stopped_server_left_processing(student):
+    recording = make_recording(student, seconds=1.0, uploaded_name="talk.mp3")
+    Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSING)
+    call_command("interrupt_stale", stdout=StringIO())
+    recording.refresh_from_db()
+    assert recording.status == Recording.Status.INTERRUPTED and recording.error_code == "server_stopped"
