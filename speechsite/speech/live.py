@@ -65,7 +65,6 @@ class LiveSession:
         self.finished = False  # no more audio will be accepted
         self.finalized = False  # the recording's status is written
         self.failure: ProviderError | None = None
-        self.assessed = False
 
     @property
     def started(self) -> bool:
@@ -224,7 +223,6 @@ class LiveSession:
     async def _assessed(self, assessment: Assessment) -> None:
         fields = assessment_fields(assessment)
         await store.save_assessment(self.recording, fields, self.request.exercise_id)
-        self.assessed = True
         await self.send(event_payload("assessment", recording_id=str(self.recording.id), **fields))
 
     async def _fail(self, error: ProviderError) -> None:

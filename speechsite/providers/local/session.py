@@ -12,12 +12,9 @@ from speechsite.providers.local.pool import EnginePool, engine_pool
 class LocalSession(ProviderSession):
     name = "local"
 
-    def __init__(
-        self, config: SessionConfig, pool: EnginePool | None = None, endpoint_rules: dict | None = None
-    ) -> None:
+    def __init__(self, config: SessionConfig, pool: EnginePool | None = None) -> None:
         super().__init__(config)
         self.pool = pool or engine_pool()
-        self.endpoint_rules = endpoint_rules or {}  # EndpointRules fields, for assess mode
         self.resampler = StreamResampler(config.sample_rate, ENGINE_RATE)
         self.session_id: str | None = None
 
@@ -29,10 +26,7 @@ class LocalSession(ProviderSession):
         }
         if self.config.mode == "assess":
             options["commit_strategy"] = "vad"  # the endpoint and the scorer need no manual commits
-            options["assess"] = {
-                "expected_text": self.config.expected_text,
-                "rules": self.endpoint_rules,
-            }
+            options["assess"] = {"expected_text": self.config.expected_text}
         self.session_id = self.pool.open(options, self._on_reply)
 
     async def send_audio(self, pcm: bytes) -> None:

@@ -57,7 +57,7 @@ def serve(requests: Any, replies: Any, parent_pid: int, spares: int = 4) -> None
                 assess = payload.pop("assess", None)
                 recognizer = StreamingRecognizer(decoder, meter, **payload)
                 if assess is not None:
-                    rules = EndpointRules(**assess["rules"])
+                    rules = EndpointRules()
                     recognizer = AssessingRecognizer(recognizer, scorer, assess["expected_text"], rules)
                 recognizers[session_id] = recognizer
                 continue
