@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: run test lint bench fixtures clean chromium
+.PHONY: run test lint bench fixtures clean chromium espeak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 chromium:
 	@command -v chromium >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null; }
 
+# espeak-ng pronounces words missing from the dictionary (the tests cover it and the fallback rules).
+espeak:
+	@command -v espeak-ng >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq espeak-ng >/dev/null; }
+
 run: $(VENV)/.run-deps
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py interrupt_stale
@@ -35,7 +39,7 @@ run: $(VENV)/.run-deps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 
-test: $(VENV)/.test-deps chromium lint
+test: $(VENV)/.test-deps chromium espeak lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-deps
