@@ -20,6 +20,7 @@ from speechsite.providers.models import ProviderKey
 from speechsite.providers.registry import PROVIDERS
 from speechsite.speech import uploads
 from speechsite.speech.models import Recording
+from speechsite.speech.protocol import ProtocolError
 
 
 def offered_providers(*, assess: bool) -> list[tuple[str, object]]:
@@ -93,7 +94,7 @@ async def upload(request: HttpRequest) -> HttpResponse:
     try:
         plan = uploads.plan_upload(data["provider"], data["expected_text"], data["exercise"] and data["exercise"].pk)
         await asyncio.to_thread(probe, path, max_seconds=plan.max_seconds)
-    except (uploads.UploadRejected, AudioFileError) as exc:
+    except (ProtocolError, AudioFileError) as exc:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         return await sync_to_async(_upload_form_response)(request, form, exc.message, 422)
     recording = await uploads.start(user, plan, path, data["audio"].name)

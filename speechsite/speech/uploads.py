@@ -35,13 +35,6 @@ CHUNK_SECONDS = 0.5
 RUNNING: dict[str, asyncio.Task] = {}
 
 
-class UploadRejected(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True)
 class UploadPlan:
     provider: str
@@ -52,20 +45,23 @@ class UploadPlan:
 
 
 def plan_upload(provider: str, expected_text: str, exercise_id: int | None = None) -> UploadPlan:
-    """What to do with a file: scripted or unscripted assessment, or transcription."""
+    """What to do with a file: scripted or unscripted assessment, or transcription.
+
+    A request the chosen provider cannot serve raises ProtocolError, as the same start would on the socket.
+    """
     try:
         caps = registry.capabilities(provider)
     except ProviderError as exc:
-        raise UploadRejected(exc.code, exc.message) from None
+        raise ProtocolError(exc.code, exc.message) from None
     expected_text = expected_text.strip()
     if expected_text and not caps.assess:
-        raise UploadRejected(
+        raise ProtocolError(
             "assess_unsupported",
             f"{caps.label} cannot score pronunciation; leave the sentence empty to transcribe the file.",
         )
     if caps.assess and not expected_text and not caps.unscripted_assess:
         if provider != "local":
-            raise UploadRejected("expected_text_required", f"{caps.label} needs the sentence that was read.")
+            raise ProtocolError("expected_text_required", f"{caps.label} needs the sentence that was read.")
         mode = "transcribe"  # the embedded engine transcribes a file with no sentence to score
     else:
         mode = "assess" if caps.assess else "transcribe"

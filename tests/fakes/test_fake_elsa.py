@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from speechsite.lib.audio import wav_header
 from tests.fakes.base import Faults
+from tests.fakes.client import read_all
 from tests.fakes.elsa import SCRIPTED_REST, SCRIPTED_WS, UNSCRIPTED_REST, UNSCRIPTED_WS, FakeElsa
 from tests.fakes.elsa_content import parse_multipart
 
@@ -39,16 +40,6 @@ def blocks(pcm: bytes) -> list[bytes]:
 
 def auth(token: str = "test-key", scheme: str = "ELSA") -> dict[str, str]:
     return {"Authorization": f"{scheme} {token}"}
-
-
-async def read_all(ws: ClientConnection) -> list[dict[str, Any]]:
-    out = []
-    try:
-        async for raw in ws:
-            out.append(json.loads(raw))
-    except ConnectionClosed:
-        pass
-    return out
 
 
 async def until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:

@@ -8,10 +8,11 @@ import struct
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.fakes.base import Faults
+from tests.fakes.client import read_all
 from tests.fakes.prosa import FakeProsa
 
 RATE = 16000
@@ -59,16 +60,6 @@ async def run(
         messages = await read_all(ws)
     rcvd = ws.protocol.close_rcvd
     return messages, rcvd.code if rcvd else None, rcvd.reason if rcvd else ""
-
-
-async def read_all(ws: ClientConnection) -> list[dict[str, Any]]:
-    out = []
-    try:
-        async for raw in ws:
-            out.append(json.loads(raw))
-    except ConnectionClosed:
-        pass
-    return out
 
 
 def types(messages: list[dict[str, Any]]) -> list[str]:
