@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from speechsite.lib.audio import wav_header
 from tests.fakes.base import Faults
-from tests.fakes.client import read_all
+from tests.fakes.client import send_then_read
 from tests.fakes.elsa import SCRIPTED_REST, SCRIPTED_WS, UNSCRIPTED_REST, UNSCRIPTED_WS, FakeElsa
 from tests.fakes.elsa_content import parse_multipart
 
@@ -56,12 +56,7 @@ def kinds(messages: list[dict[str, Any]]) -> list[str]:
 async def exchange(fake: FakeElsa, path: str, frames: list[Any]) -> tuple[list[dict], int | None]:
     """Send frames (dicts as JSON), then read until the connection ends."""
     async with connect(f"ws://127.0.0.1:{fake.port}{path}", additional_headers=auth()) as ws:
-        try:
-            for frame in frames:
-                await ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
-        except ConnectionClosed:
-            pass
-        messages = await read_all(ws)
+        messages = await send_then_read(ws, frames)
     return messages, ws.close_code
 
 

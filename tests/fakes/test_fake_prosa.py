@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.fakes.base import Faults
-from tests.fakes.client import read_all
+from tests.fakes.client import read_all, send_then_read
 from tests.fakes.prosa import FakeProsa
 
 RATE = 16000
@@ -52,12 +51,7 @@ async def run(
     """Send frames (dicts as JSON text, bytes as binary), then read until the server closes."""
     h = {"x-api-key": "test-key"} if headers is None else headers
     async with connect(fake.ws_url + query, additional_headers=h) as ws:
-        try:
-            for frame in frames:
-                await ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
-        except ConnectionClosed:
-            pass
-        messages = await read_all(ws)
+        messages = await send_then_read(ws, frames)
     rcvd = ws.protocol.close_rcvd
     return messages, rcvd.code if rcvd else None, rcvd.reason if rcvd else ""
 
