@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "speechsite.providers",
     "speechsite.speech",
     "speechsite.practice",
+    "speechsite.classroom",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Take SQLite's write lock when a transaction begins: a deferred transaction that reads and
+    # then writes (a quota check) fails at once with "database is locked" instead of waiting.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -165,6 +170,17 @@ LOCAL_ENGINE_SPARE_DECODERS = int(os.environ.get("LOCAL_ENGINE_SPARE_DECODERS", 
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(25 * 1024 * 1024)))
 UPLOAD_MAX_SECONDS = float(os.environ.get("UPLOAD_MAX_SECONDS", "300"))
 UPLOAD_MAX_SECONDS_SCORED = float(os.environ.get("UPLOAD_MAX_SECONDS_SCORED", "30"))
+
+# Speech quotas per role until an admin edits them (Role quotas in admin); None is no limit.
+QUOTA_DEFAULTS = {
+    "student": {"daily_seconds": 30 * 60, "monthly_seconds": 10 * 3600, "concurrent_sessions": 2},
+    "teacher": {"daily_seconds": 2 * 3600, "monthly_seconds": 40 * 3600, "concurrent_sessions": 3},
+    "admin": {"daily_seconds": None, "monthly_seconds": None, "concurrent_sessions": None},
+}
+# A session reserves this many seconds of quota at a time (one locked database write each).
+QUOTA_RESERVE_SECONDS = float(os.environ.get("QUOTA_RESERVE_SECONDS", "5"))
+# The share of a limit at which a session is warned.
+QUOTA_WARN_AT = 0.9
 
 # Pronunciation scores at or above the first number are "good", above the second "fair", else "poor".
 SCORE_BANDS = (80, 60)

@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("speechsite.accounts.urls")),
+    path("classes/", include("speechsite.classroom.urls")),
     path("practice/", include("speechsite.practice.urls")),
     path("", include("speechsite.speech.urls")),
 ]

@@ -48,3 +48,36 @@ def warm_engine():
     engine_pool().wait_ready(timeout=60)
     yield
     engine_pool().shutdown()
+
+
+@pytest.fixture
+def other_teacher(django_user_model):
+    """Teaches another class: must never see alice's work."""
+    return django_user_model.objects.create_user("trent", password="trent-pass-123", role="teacher")
+
+
+@pytest.fixture
+def school_admin(django_user_model):
+    return django_user_model.objects.create_user("ada", password="ada-pass-123", role="admin")
+
+
+@pytest.fixture
+def classroom(student, teacher):
+    """Tess's class, with alice in it."""
+    from speechsite.accounts.models import Classroom
+
+    room = Classroom.objects.create(name="English A1")
+    room.teachers.add(teacher)
+    room.students.add(student)
+    return room
+
+
+@pytest.fixture
+def other_classroom(other_teacher, outsider):
+    """Trent's class, with mallory in it (alice is not)."""
+    from speechsite.accounts.models import Classroom
+
+    room = Classroom.objects.create(name="English B2")
+    room.teachers.add(other_teacher)
+    room.students.add(outsider)
+    return room

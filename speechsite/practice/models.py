@@ -29,3 +29,22 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.text[:60]
+
+
+class Assignment(models.Model):
+    """A set of exercises a classroom is to practise by a due date."""
+
+    classroom = models.ForeignKey("accounts.Classroom", on_delete=models.CASCADE, related_name="assignments")
+    title = models.CharField(max_length=120)
+    exercises = models.ManyToManyField(Exercise, related_name="assignments")
+    due_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments_set"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.classroom}: {self.title}"

@@ -108,3 +108,21 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording} overall {self.overall}"
+
+
+class Comment(models.Model):
+    """A teacher's note on one attempt; the student reads it on their own history."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="comments_written"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(body=""), name="comment_body_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.recording}: {self.body[:40]}"
