@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, /ws/ through Origin check, session auth and routing."""
+"""ASGI entry point: HTTP through Django; /ws/ through the Origin check, session or token auth, routing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from speechsite.accounts.tokens import BearerTokenMiddleware, OriginUnlessBearer  # noqa: E402
 from speechsite.providers.local.pool import engine_pool  # noqa: E402
 from speechsite.speech.routing import websocket_urlpatterns  # noqa: E402
 
@@ -29,6 +29,6 @@ if settings.SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginUnlessBearer(AuthMiddlewareStack(BearerTokenMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

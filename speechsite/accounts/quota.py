@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from speechsite.accounts.models import QuotaState, RoleQuota, Usage
+from speechsite.providers.models import ProviderKey
 
 T = TypeVar("T")
 LIMIT_NAMES = ("daily_seconds", "monthly_seconds", "concurrent_sessions")
@@ -55,7 +56,7 @@ class Standing:
 
     @property
     def binding(self) -> str:
-        """"day" or "month": the limit that runs out first ("" when neither is set)."""
+        """ "day" or "month": the limit that runs out first ("" when neither is set)."""
         day, month = self.left_today, self.left_this_month
         if day is None and month is None:
             return ""
@@ -200,7 +201,6 @@ def settle(
     recording=None,
     provider: str,
     key_id: int | None = None,
-    key_label: str = "",
     seconds: float,
 ) -> Usage:
     """Give back the unused part of a session's reservations and write its ledger entry.
@@ -216,11 +216,8 @@ def settle(
             if state.month == month:
                 state.month_seconds = max(0.0, state.month_seconds - unused)
             state.save()
-        return Usage.objects.create(
-            user=user,
-            recording=recording,
-            provider=provider,
-            key_id=key_id,
-            key_label=key_label,
-            seconds=round(seconds, 3),
-        )
+        usage = Usage(user=user, recording=recording, provider=provider, key_id=key_id, seconds=round(seconds, 3))
+        if key_id is not None:
+            usage.key_label = ProviderKey.objects.filter(pk=key_id).values_list("label", flat=True).first() or ""
+        usage.save()
+        return usage

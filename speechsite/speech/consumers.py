@@ -19,6 +19,7 @@ class SpeechConsumer(AsyncWebsocketConsumer):
     live: LiveSession | None = None
     format = "json"
     url_format: str | None = None
+    default_format = "html"  # for a start that names none: the browser's; programs with a token get JSON
 
     async def dispatch(self, message: dict) -> None:
         # Channels runs close_old_connections() in a worker thread before every message: a thread
@@ -38,6 +39,8 @@ class SpeechConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         asked = query.get("format", [""])[0]
         self.url_format = asked if asked in FORMATS else None
+        if self.scope.get("auth_method") == "token":
+            self.default_format = "json"
         # Until a start message names a format, errors go out as JSON unless the URL asks for HTML.
         self.format = self.url_format or "json"
         self.live = LiveSession(user, self.send_event, self.close_with)
@@ -58,7 +61,7 @@ class SpeechConsumer(AsyncWebsocketConsumer):
         kind = message["type"]
         if kind == "start":
             if not self.live.started:
-                self.format = requested_format(message, self.url_format or "html") or self.format
+                self.format = requested_format(message, self.url_format or self.default_format) or self.format
             await self.live.start(message, self.format)
         elif kind == "commit":
             await self.live.commit()

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
+from speechsite.accounts.quota import QuotaExceeded
 from speechsite.lib.audio import AudioFrameError, WavWriter, check_frame
 from speechsite.providers import registry
 from speechsite.providers.base import (
@@ -24,7 +25,8 @@ from speechsite.providers.base import (
     ProviderSession,
     SessionConfig,
 )
-from speechsite.speech import store
+from speechsite.speech import monitor, store
+from speechsite.speech.metering import Meter
 from speechsite.speech.models import Recording
 from speechsite.speech.protocol import ProtocolError, StartRequest, parse_start
 from speechsite.speech.render import assessment_fields, error_payload, event_payload, payload_for, word_dicts
@@ -52,7 +54,7 @@ class LiveSession:
     def __init__(self, user, send: Send, close: Close, recording: Recording | None = None) -> None:
         self.user = user
         self.given_recording = recording  # an upload's, made before its file is streamed through here
-        self.send = send
+        self.client_send = send
         self.close = close
         self.request: StartRequest | None = None
         self.recording: Recording | None = None
@@ -65,6 +67,9 @@ class LiveSession:
         self.finished = False  # no more audio will be accepted
         self.finalized = False  # the recording's status is written
         self.failure: ProviderError | None = None
+        self.meter: Meter | None = None
+        self.quota_spent = False  # the quota ran out: the session ends, later audio is dropped quietly
+        self.key_ref: object = None  # the provider key in use, for the usage ledger
 
     @property
     def started(self) -> bool:
@@ -111,9 +116,16 @@ class LiveSession:
                     "missing_key",
                     f"No {caps.label} key is configured. Ask an administrator to add one, or choose another provider.",
                 )
+        try:
+            recording = self.given_recording or await store.begin_recording(self.user, request)
+        except QuotaExceeded as exc:
+            await self.send(error_payload(exc.code, exc.message, True))
+            await self.close(CLOSE_CODES[exc.code])
+            return
         provider = registry.create_session(request.provider, config, credentials)
         self.request = request
-        self.recording = self.given_recording or await store.create_recording(self.user, request)
+        self.recording = recording
+        self.meter = Meter(self.user, request.sample_rate)
         self.writer = await asyncio.to_thread(WavWriter, self.recording.audio_file, request.sample_rate)
         self.provider = provider
         await self.send(
@@ -137,20 +149,35 @@ class LiveSession:
             raise ProtocolError("unknown_exercise", f"There is no exercise {request.exercise_id}.")
         return dataclasses.replace(request, expected_text=request.expected_text or exercise.text)
 
+    async def send(self, payload: dict) -> None:
+        """To the client, then to any teacher watching this recording (see monitor.py)."""
+        await self.client_send(payload)
+        if self.recording is not None:
+            await monitor.publish(self.recording.id, payload)
+
     async def audio(self, frame: bytes) -> None:
         if not self.started:
             raise ProtocolError("audio_before_start", "Send a start message before any audio.")
+        if self.quota_spent:
+            return  # the client is told once; audio still in flight is not an error of theirs
         if self.finished:
             raise ProtocolError("audio_after_stop", "Audio arrived after the session ended; it was ignored.")
         try:
             check_frame(frame, self.request.sample_rate)
         except AudioFrameError as exc:
             raise ProtocolError(exc.code, exc.message) from None
-        await self.provider.send_audio(frame)
-        self.unwritten.append(frame)
-        self.unwritten_bytes += len(frame)
-        if self.unwritten_bytes >= WRITE_BATCH_SECONDS * self.request.sample_rate * 2:
-            await self._write_audio()
+        frame = await self.meter.admit(frame)
+        if frame:
+            await self.provider.send_audio(frame)
+            self.unwritten.append(frame)
+            self.unwritten_bytes += len(frame)
+            if self.unwritten_bytes >= WRITE_BATCH_SECONDS * self.request.sample_rate * 2:
+                await self._write_audio()
+        warning = self.meter.warning()
+        if warning:
+            await self.send(warning)
+        if self.meter.exhausted:
+            await self._quota_spent()
 
     async def _write_audio(self) -> None:
         """Append the buffered audio to the recording's WAV, off the event loop."""
@@ -171,17 +198,30 @@ class LiveSession:
         if not self.started:
             raise ProtocolError("stop_before_start", "Send a start message before stop.")
         if self.finished:
-            return not self.failure
+            return not self.failure and not self.quota_spent
+        return await self._end()
+
+    async def _end(self, reason: dict | None = None) -> bool:
+        """Finish the provider and store the recording as completed; `reason` goes out before session_ended."""
         self.finished = True
         await self.provider.finish()
         await self.pump
         if self.failure:
             return False
-        await self._finalize(Recording.Status.COMPLETED)  # writes the last audio, so seconds is whole
+        if reason:
+            await self.send(reason)
+        code, message = (reason["code"], reason["message"]) if reason else ("", "")
+        await self._finalize(Recording.Status.COMPLETED, code, message)  # writes the last audio first
         await self.send(
             event_payload("session_ended", recording_id=str(self.recording.id), seconds=round(self.writer.seconds, 3))
         )
         return True
+
+    async def _quota_spent(self) -> None:
+        """The limit is reached: the words so far are transcribed and kept, then the socket closes."""
+        self.quota_spent = True
+        if await self._end(error_payload("quota_exceeded", self.meter.exhausted_message(), True)):
+            await self.close(CLOSE_CODES["quota_exceeded"])
 
     async def abandon(self) -> None:
         """The client went away: flush what the provider still holds, keep it, mark interrupted."""
@@ -205,6 +245,8 @@ class LiveSession:
         async for event in provider.events():
             if isinstance(event, KeyReport):
                 await store.record_key(event)  # bookkeeping only: keys never reach the client
+                if not event.refused:
+                    self.key_ref = event.ref
                 continue
             if isinstance(event, ProviderError):
                 if event.fatal:
@@ -212,13 +254,15 @@ class LiveSession:
                     return
                 await self.send(error_payload(event.code, event.message, False))
                 continue
+            payload = payload_for(event) if not isinstance(event, Assessment) else None
             if isinstance(event, CommittedTranscript):
                 await store.save_segment(self.recording, self.segments, event, word_dicts(event))
+                payload["index"] = self.segments  # lets a live monitor drop a segment it already has
                 self.segments += 1
             if isinstance(event, Assessment):
                 await self._assessed(event)
                 continue
-            await self.send(payload_for(event))
+            await self.send(payload)
 
     async def _assessed(self, assessment: Assessment) -> None:
         fields = assessment_fields(assessment)
@@ -233,7 +277,7 @@ class LiveSession:
         await self._finalize(Recording.Status.INTERRUPTED if received else Recording.Status.FAILED)
         await self.close(CLOSE_CODES.get(error.code, 4500))
 
-    async def _finalize(self, status: str) -> None:
+    async def _finalize(self, status: str, note_code: str = "", note: str = "") -> None:
         if self.finalized:
             return
         self.finalized = True
@@ -243,5 +287,8 @@ class LiveSession:
             self.pump.cancel()
         await self._write_audio()
         await asyncio.to_thread(self.writer.close)
-        code, message = (self.failure.code, self.failure.message) if self.failure else ("", "")
+        code, message = (self.failure.code, self.failure.message) if self.failure else (note_code, note)
         await store.finish_recording(self.recording, status, self.writer.seconds, code, message)
+        # Charged for what was streamed, however the session ended.
+        key_id = self.key_ref if isinstance(self.key_ref, int) else None
+        await self.meter.settle(self.recording, self.request.provider, key_id, self.writer.seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from speechsite.accounts import quota
 from speechsite.lib.secrets import SecretUnreadable
 from speechsite.practice.models import Exercise
 from speechsite.providers.base import CommittedTranscript, KeyReport
@@ -14,18 +15,31 @@ from speechsite.speech.models import Assessment, Recording, Segment, audio_path
 from speechsite.speech.protocol import StartRequest
 
 
-@database_sync_to_async
-def create_recording(user, request: StartRequest) -> Recording:
-    recording = Recording(
-        user=user,
-        mode=request.mode,
-        provider=request.provider,
-        language=request.language,
-        sample_rate=request.sample_rate,
-    )
+def _sessions_in_progress(user) -> int:
+    return Recording.objects.filter(user=user, status__in=(Recording.Status.LIVE, Recording.Status.PROCESSING)).count()
+
+
+def _new_recording(user, **fields) -> Recording:
+    recording = Recording(user=user, **fields)
     recording.audio.name = audio_path(recording)
     recording.save()
     return recording
+
+
+@database_sync_to_async
+def begin_recording(user, request: StartRequest) -> Recording:
+    """The session's recording, if the user's quota allows a session now (else QuotaExceeded)."""
+    return quota.begin_session(
+        user,
+        lambda: _sessions_in_progress(user),
+        lambda: _new_recording(
+            user,
+            mode=request.mode,
+            provider=request.provider,
+            language=request.language,
+            sample_rate=request.sample_rate,
+        ),
+    )
 
 
 @database_sync_to_async
@@ -84,12 +98,14 @@ def save_assessment(recording: Recording, fields: dict, exercise_id: int | None)
 
 @database_sync_to_async
 def create_upload_recording(user, provider: str, mode: str, original_name: str) -> Recording:
-    recording = Recording(
-        user=user, mode=mode, provider=provider, status=Recording.Status.PROCESSING, uploaded_name=original_name[:255]
+    """An upload's recording, if the user's quota allows a session now (else QuotaExceeded)."""
+    return quota.begin_session(
+        user,
+        lambda: _sessions_in_progress(user),
+        lambda: _new_recording(
+            user, mode=mode, provider=provider, status=Recording.Status.PROCESSING, uploaded_name=original_name[:255]
+        ),
     )
-    recording.audio.name = audio_path(recording)
-    recording.save()
-    return recording
 
 
 @database_sync_to_async

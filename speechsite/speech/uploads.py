@@ -16,12 +16,15 @@ from pathlib import Path
 
 from django.conf import settings
 
+from speechsite.accounts import quota
+from speechsite.accounts.quota import QuotaExceeded
 from speechsite.lib.audio import WavWriter
 from speechsite.lib.decode import AudioFileError, DecodedAudio, decode_file, iter_pcm_chunks
 from speechsite.providers import registry
 from speechsite.providers.base import Assessment, KeyReport, ProviderError
 from speechsite.speech import store
 from speechsite.speech.live import LiveSession
+from speechsite.speech.metering import Meter
 from speechsite.speech.models import Recording
 from speechsite.speech.protocol import ProtocolError
 from speechsite.speech.render import assessment_fields
@@ -71,8 +74,23 @@ def plan_upload(provider: str, expected_text: str, exercise_id: int | None = Non
     return UploadPlan(provider, mode, expected_text, exercise_id, limit)
 
 
+def check_quota(user, seconds: float) -> None:
+    """Refuse a file longer than the user's speech time left, before anything is processed.
+
+    (`seconds` is what the container says; 0 when it does not say, and then the session's own
+    metering stops at the limit.)
+    """
+    left = quota.standing(user).seconds_left
+    if left is not None and seconds > left:
+        raise QuotaExceeded(
+            f"This file is {quota.describe(seconds)} long and you have {quota.describe(left)} of speech left. "
+            "Upload a shorter file."
+        )
+
+
 async def start(user, plan: UploadPlan, path: Path, original_name: str) -> Recording:
-    """Create the recording and start processing the saved file in the background."""
+    """Create the recording and start processing the saved file in the background (QuotaExceeded
+    if the user may not start a session now)."""
     recording = await store.create_upload_recording(user, plan.provider, plan.mode, original_name)
     task = asyncio.create_task(process(user, recording, plan, path))
     RUNNING[str(recording.id)] = task
@@ -123,7 +141,7 @@ async def process(user, recording: Recording, plan: UploadPlan, path: Path) -> N
         await loop.run_in_executor(None, _remove, path)
     try:
         if plan.provider == "elsa":
-            await _score_by_rest(recording, plan, decoded, progress)
+            await _score_by_rest(user, recording, plan, decoded, progress)
         else:
             await _stream(user, recording, plan, decoded, progress)
     except Exception:  # a bug must not leave the page polling a "processing" recording forever
@@ -178,8 +196,26 @@ async def _stream(user, recording: Recording, plan: UploadPlan, decoded: Decoded
     await progress.set(1.0)
 
 
-async def _score_by_rest(recording: Recording, plan: UploadPlan, decoded: DecodedAudio, progress: _Progress) -> None:
+async def _score_by_rest(
+    user, recording: Recording, plan: UploadPlan, decoded: DecodedAudio, progress: _Progress
+) -> None:
     """ELSA's single-file API: send the decoded audio as one WAV, store its result."""
+    meter = Meter(user, decoded.sample_rate)
+    if len(await meter.admit(decoded.pcm)) < len(decoded.pcm):  # the whole file, or none of it
+        await meter.settle(recording, plan.provider, None, 0.0)
+        await store.fail_upload(recording, "quota_exceeded", meter.spent_message())
+        return
+    key_ref = None
+    try:
+        key_ref = await _send_to_elsa(recording, plan, decoded, progress)
+    finally:  # charged for the file sent, whatever ELSA made of it
+        await meter.settle(recording, plan.provider, key_ref, decoded.duration)
+
+
+async def _send_to_elsa(
+    recording: Recording, plan: UploadPlan, decoded: DecodedAudio, progress: _Progress
+) -> int | None:
+    """Returns the key ELSA accepted, if any."""
     from speechsite.providers import elsa_rest
 
     writer = await asyncio.to_thread(WavWriter, recording.audio_file, decoded.sample_rate)
@@ -190,7 +226,7 @@ async def _score_by_rest(recording: Recording, plan: UploadPlan, decoded: Decode
     credentials = await store.usable_credentials("elsa")
     if not credentials:
         await store.fail_upload(recording, "missing_key", "No ELSA key is configured. Ask an administrator.")
-        return
+        return None
     try:
         events = await elsa_rest.score_file(
             wav,
@@ -204,11 +240,14 @@ async def _score_by_rest(recording: Recording, plan: UploadPlan, decoded: Decode
         for report in getattr(exc, "reports", ()):  # elsa_rest.ScoringFailed: the keys it tried
             await store.record_key(report)
         await store.fail_upload(recording, exc.code, exc.message, seconds=decoded.duration)
-        return
+        return None
+    key_ref = None
     for event in events:
         if isinstance(event, KeyReport):
             await store.record_key(event)
+            key_ref = key_ref if event.refused else event.ref
         elif isinstance(event, Assessment):
             await store.save_assessment(recording, assessment_fields(event), plan.exercise_id)
     await store.finish_recording(recording, Recording.Status.COMPLETED, decoded.duration)
     await progress.set(1.0)
+    return key_ref if isinstance(key_ref, int) else None
