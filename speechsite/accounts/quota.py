@@ -179,13 +179,21 @@ def begin_session(user, live_sessions: Callable[[], int], create: Callable[[], T
         return create()
 
 
-def reserve(user, seconds: float) -> Grant:
-    """Up to `seconds` of the user's quota, taken now; 0 when nothing is left."""
+def reserve(user, needed: float, ahead: float = 0.0) -> Grant:
+    """`needed` seconds of the user's quota or what is left of it, plus up to `ahead` more.
+
+    Near the limit a reservation takes at most half of what is left beyond `needed`, so one
+    session cannot hold back the seconds another of the user's sessions needs right now.
+    """
     with transaction.atomic():
         state = _locked_state(user)
         limits = limits_for(user)
-        lefts = (_left(limits.daily_seconds, state.day_seconds), _left(limits.monthly_seconds, state.month_seconds))
-        granted = max(0.0, min([seconds, *(left for left in lefts if left is not None)]))
+        left = _standing_of(state, limits).seconds_left
+        if left is None:  # no limit
+            granted = max(needed, ahead)
+        else:
+            spare = max(0.0, left - needed)
+            granted = min(left, needed + min(max(0.0, ahead - needed), spare / 2))
         state.day_seconds += granted
         state.month_seconds += granted
         state.save()

@@ -18,6 +18,7 @@ class Meter:
     def __init__(self, user, sample_rate: int) -> None:
         self.user = user
         self.rate = sample_rate
+        self.reserved_seconds = 0.0
         self.reserved = 0  # samples reserved so far
         self.admitted = 0  # samples let through so far
         self.last_grant: Grant | None = None
@@ -37,11 +38,13 @@ class Meter:
         """The part of `frame` the quota covers: all of it, a prefix at the limit, or nothing."""
         samples = len(frame) // 2
         if samples > self.allowance and not self.spent:
-            wanted = max(settings.QUOTA_RESERVE_SECONDS, (samples - self.allowance) / self.rate)
-            grant = await database_sync_to_async(quota.reserve)(self.user, wanted)
+            needed = (samples - self.allowance) / self.rate
+            grant = await database_sync_to_async(quota.reserve)(self.user, needed, settings.QUOTA_RESERVE_SECONDS)
             self.last_grant = grant
-            self.reserved += int(grant.seconds * self.rate)  # rounded down: never over the grant
-            if grant.seconds < wanted:
+            self.reserved_seconds += grant.seconds
+            # Rounded down (never over the grants), summed first so that no sample is lost per grant.
+            self.reserved = int(self.reserved_seconds * self.rate + 1e-6)
+            if grant.seconds < needed:
                 self.spent = True
         taken = min(samples, self.allowance)
         self.admitted += taken

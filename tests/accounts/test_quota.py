@@ -148,3 +148,21 @@ def test_describe_says_durations_as_people_do(seconds, said):
 def test_usage_rows_are_per_user(tight, outsider):
     quota.settle(tight, 0, None, None, provider="local", seconds=1)
     assert Usage.objects.filter(user=outsider).count() == 0
+
+
+def test_reserve_takes_a_block_ahead_while_there_is_plenty(tight):
+    assert quota.reserve(tight, 0.1, 5).seconds == pytest.approx(5)
+
+
+def test_near_the_limit_reserve_takes_at_most_half_of_what_is_left_beyond_the_need(tight):
+    quota.reserve(tight, 56)
+    assert quota.reserve(tight, 0.1, 5).seconds == pytest.approx(0.1 + 3.9 / 2)
+
+
+def test_reserve_ahead_never_goes_past_the_limit(tight):
+    quota.reserve(tight, 59.95)
+    assert quota.reserve(tight, 0.1, 5).seconds == pytest.approx(0.05)
+
+
+def test_without_a_limit_reserve_takes_the_whole_block(school_admin):
+    assert quota.reserve(school_admin, 0.1, 5).seconds == 5
