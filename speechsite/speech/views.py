@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -34,6 +35,7 @@ def history(request: HttpRequest) -> HttpResponse:
         .order_by("-started_at")
         .select_related("assessment")
         .prefetch_related("segments")
+        .annotate(comment_count=Count("comments"))
     )
     page = Paginator(recordings, settings.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "speech/history.html", {"page": page})
@@ -45,7 +47,12 @@ def detail(request: HttpRequest, recording_id) -> HttpResponse:
     return render(
         request,
         "speech/detail.html",
-        {"recording": recording, "segments": recording.segments.all(), "formats": list(exports.FORMATS)},
+        {
+            "recording": recording,
+            "segments": recording.segments.all(),
+            "formats": list(exports.FORMATS),
+            "comments": recording.comments.select_related("author"),  # the teachers' notes on this recording only
+        },
     )
 
 
