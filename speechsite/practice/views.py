@@ -13,7 +13,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from speechsite.accounts.quota import QuotaExceeded
 from speechsite.lib.decode import AudioFileError, probe
+from speechsite.practice.assignments import statuses_for_student
 from speechsite.practice.forms import UploadForm
 from speechsite.practice.models import Exercise
 from speechsite.providers.models import ProviderKey
@@ -45,6 +47,7 @@ def practice(request: HttpRequest) -> HttpResponse:
     providers = offered_providers(assess=True)
     free_speech = any(caps.unscripted_assess for _name, caps in providers)
     context = {"exercises": exercises, "exercise": chosen, "providers": providers, "free_speech": free_speech}
+    context["my_assignments"] = statuses_for_student(request.user)
     return render(request, "practice/practice.html", context)
 
 
@@ -93,11 +96,13 @@ async def upload(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         plan = uploads.plan_upload(data["provider"], data["expected_text"], data["exercise"] and data["exercise"].pk)
-        await asyncio.to_thread(probe, path, max_seconds=plan.max_seconds)
-    except (ProtocolError, AudioFileError) as exc:
+        seconds = await asyncio.to_thread(probe, path, max_seconds=plan.max_seconds)
+        await sync_to_async(uploads.check_quota)(user, seconds)
+        recording = await uploads.start(user, plan, path, data["audio"].name)
+    except (ProtocolError, AudioFileError, QuotaExceeded) as exc:
         await asyncio.to_thread(path.unlink, missing_ok=True)
-        return await sync_to_async(_upload_form_response)(request, form, exc.message, 422)
-    recording = await uploads.start(user, plan, path, data["audio"].name)
+        status = 429 if isinstance(exc, QuotaExceeded) else 422
+        return await sync_to_async(_upload_form_response)(request, form, exc.message, status)
     if request.htmx:
         return await sync_to_async(render)(request, "practice/_upload_status.html", {"recording": recording})
     return redirect("practice:upload_status", recording_id=recording.id)
