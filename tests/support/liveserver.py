@@ -45,6 +45,16 @@ class LiveServer:
         )
         return result.stdout
 
+    def set_quota(self, username: str, **limits: int | None) -> None:
+        """Override a user's quota (daily_seconds, monthly_seconds, concurrent_sessions)."""
+        assignments = ", ".join(f"{name}={value!r}" for name, value in limits.items())
+        code = f"User.objects.filter(username={username!r}).update({assignments})"
+        self.manage("shell", "-c", f"from speechsite.accounts.models import User; {code}")
+
+    def lift_quota(self, username: str) -> None:
+        """For load tests and benchmarks: limits no single learner would ever reach."""
+        self.set_quota(username, daily_seconds=10**9, monthly_seconds=10**9, concurrent_sessions=10**6)
+
     def session_for(self, username: str) -> str:
         """A signed-in session cookie value for `username` (created by seed_demo)."""
         return self.manage("login_session", username).strip()
@@ -68,11 +78,13 @@ def server_env(workdir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def live_server(workdir: Path, **extra_env: str) -> Iterator[LiveServer]:
+def live_server(workdir: Path, *, prepare_database: bool = True, **extra_env: str) -> Iterator[LiveServer]:
+    """prepare_database=False: a further server on a database another live_server already set up."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = server_env(workdir, **extra_env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    if prepare_database:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = free_port()
     log = (workdir / "daphne.log").open("w")
     process = subprocess.Popen(
