@@ -59,6 +59,7 @@ def student_server(log_name: str) -> Iterator[tuple[LiveServer, Target]]:
         try:
             with live_server(workdir) as server:
                 progress(f"server up at {server.url} (pid {server.process.pid})")
+                server.lift_quota("student")  # one demo learner stands in for hundreds
                 yield server, Target(server.ws_url, server.url, server.session_for("student"))
         finally:
             # Keep the server log next to the results: it explains errors seen by the clients.

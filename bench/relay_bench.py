@@ -122,6 +122,7 @@ def middle(name: str, fake: Child, workdir: Path) -> Iterator[tuple[Route, int |
     elif name == "consumer":
         with live_server(workdir / "consumer", ELEVENLABS_API_URL=f"http://127.0.0.1:{fake.port}") as server:
             server.manage("addkey", "elevenlabs", "--label", "bench", stdin=KEY + "\n")
+            server.lift_quota("student")  # one demo learner stands in for hundreds
             headers = {"Origin": server.url, "Cookie": f"sessionid={server.session_for('student')}"}
             yield Route(name, server.ws_url, headers, START), server.process.pid
     else:

@@ -80,7 +80,10 @@ def check_quota(user, seconds: float) -> None:
     (`seconds` is what the container says; 0 when it does not say, and then the session's own
     metering stops at the limit.)
     """
-    left = quota.standing(user).seconds_left
+    stand = quota.standing(user)
+    left = stand.seconds_left
+    if left is not None and left <= 0:
+        raise QuotaExceeded(quota.exhausted_message(stand))
     if left is not None and seconds > left:
         raise QuotaExceeded(
             f"This file is {quota.describe(seconds)} long and you have {quota.describe(left)} of speech left. "

@@ -19,15 +19,6 @@ CHUNK_BYTES = 3200  # 0.1 s: what a browser sends
 LIMIT_SECONDS = 10
 
 
-def set_limits(server, **limits) -> None:
-    assignments = ", ".join(f"{name}={value!r}" for name, value in limits.items())
-    server.manage(
-        "shell",
-        "-c",
-        f"from speechsite.accounts.models import User; User.objects.filter(username='student').update({assignments})",
-    )
-
-
 async def stream_until_refused(server, session: str, pcm: bytes) -> dict:
     """One learner tab: start, stream everything as fast as the socket takes it, stop; collect the outcome."""
     headers = {"Origin": server.url, "Cookie": f"sessionid={session}"}
@@ -81,7 +72,7 @@ def test_parallel_sessions_of_one_learner_never_go_over_the_limit(tmp_path, post
     sessions = 12
     pcm, _ = read_wav(fixture_audio("fox_slt"))  # 3.3 s each: 12 of them want 4 times what is allowed
     with live_server(tmp_path, DATABASE_URL=postgres_url, QUOTA_RESERVE_SECONDS=reserve_seconds) as server:
-        set_limits(server, daily_seconds=LIMIT_SECONDS, monthly_seconds=None, concurrent_sessions=sessions)
+        server.set_quota("student", daily_seconds=LIMIT_SECONDS, monthly_seconds=None, concurrent_sessions=sessions)
         session = server.session_for("student")
 
         async def all_at_once():
@@ -105,7 +96,7 @@ def test_parallel_sessions_of_one_learner_never_go_over_the_limit(tmp_path, post
 def test_parallel_starts_never_exceed_the_sessions_allowed_at_once(tmp_path, postgres_url):
     allowed, tries = 3, 10
     with live_server(tmp_path, DATABASE_URL=postgres_url) as server:
-        set_limits(server, concurrent_sessions=allowed)
+        server.set_quota("student", concurrent_sessions=allowed)
         session = server.session_for("student")
         headers = {"Origin": server.url, "Cookie": f"sessionid={session}"}
 
