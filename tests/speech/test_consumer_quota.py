@@ -176,3 +176,23 @@ async def test_an_admin_without_limits_is_never_cut(school_admin):
     assert not of_type(events, "error") and not of_type(events, "quota_warning")
     assert await sync_to_async(lambda: Usage.objects.get(user=school_admin).seconds)() > 3
     await ws.disconnect()
+
+
+async def test_the_ledger_names_the_key_that_served_the_session_after_a_failover(settings, student):
+    from tests.fakes.elevenlabs import FakeElevenLabs
+    from tests.speech.test_consumer_providers import add_key, point_at
+
+    async with FakeElevenLabs(keys=("the-good-key",)) as fake:
+        point_at(settings, "elevenlabs", fake)
+        await add_key("elevenlabs", secret="the-revoked-key", label="old", priority=10)
+        good = await add_key("elevenlabs", secret="the-good-key", label="new", priority=1)
+        ws = await open_socket(student)
+        await send_json(ws, type="start", format="json", provider="elevenlabs")
+        await receive_json(ws)
+        pcm = await stream_fixture(ws, "fox_slt")
+        await send_json(ws, type="stop")
+        await events_until(ws, "session_ended")
+    usage = await Usage.objects.aget(user=student)
+    assert (usage.provider, usage.key_id, usage.key_label) == ("elevenlabs", good.pk, "new")
+    assert usage.seconds == pytest.approx(len(pcm) / 32000, abs=0.001)
+    await ws.disconnect()
