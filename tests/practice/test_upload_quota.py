@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import AsyncClient
-from django.urls import reverse
 
 from speechsite.accounts import quota
 from speechsite.accounts.models import Usage
 from speechsite.speech import uploads
 from speechsite.speech.models import Recording
 from tests.fakes.elsa import FakeElsa
+from tests.practice.test_uploads import FOX_TEXT, post
 from tests.speech.test_consumer_providers import SECRET, add_key, point_at
 from tests.support.audio_files import FOX, encode
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FOX_TEXT = "The quick brown fox jumps over the lazy dog."
-
-
-@pytest.fixture
-async def alice(student):
-    client = AsyncClient()
-    await sync_to_async(client.force_login)(student)
-    return client
-
-
-async def post(client: AsyncClient, path, **fields):
-    data = {"provider": "local", "expected_text": "", **fields}
-    data["audio"] = SimpleUploadedFile(path.name, path.read_bytes())
-    return await client.post(reverse("practice:upload"), data, headers={"HX-Request": "true"})
-
 
 async def limit(user, **limits) -> None:
     for name, value in limits.items():

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FOX_TEXT = "The quick brown fox jumps over the lazy dog."
 
 
-@pytest.fixture
-async def alice(student):
-    client = AsyncClient()
-    await sync_to_async(client.force_login)(student)
-    return client
-
-
 def as_upload(path: Path) -> SimpleUploadedFile:
     return SimpleUploadedFile(path.name, path.read_bytes())
 
