@@ -144,9 +144,11 @@ def standing(user) -> Standing:
 
 def describe(seconds: float) -> str:
     """Seconds as people say them: "45 seconds", "12 minutes", "1 h 30 min"."""
+    if 0 < seconds < 1:
+        return "less than a second"
     seconds = max(0, int(seconds))
     if seconds < 120:
-        return f"{seconds} seconds"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
     minutes = seconds // 60
     if minutes < 120:
         return f"{minutes} minutes"

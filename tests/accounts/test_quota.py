@@ -139,7 +139,16 @@ def test_standing_counts_only_today_and_this_month(tight):
 
 
 @pytest.mark.parametrize(
-    ("seconds", "said"), [(45, "45 seconds"), (150, "2 minutes"), (5400, "90 minutes"), (9000, "2 h 30 min")]
+    ("seconds", "said"),
+    [
+        (0, "0 seconds"),
+        (0.4, "less than a second"),
+        (1, "1 second"),
+        (45, "45 seconds"),
+        (150, "2 minutes"),
+        (5400, "90 minutes"),
+        (9000, "2 h 30 min"),
+    ],
 )
 def test_describe_says_durations_as_people_do(seconds, said):
     assert quota.describe(seconds) == said
