@@ -150,7 +150,8 @@ async function startRecording() {
     const code = event.detail.event.code;
     const state = document.getElementById("session-status").dataset.state;
     if (code === 4401) notify("You are signed out. Sign in again, then press Record.");
-    else if (code !== 1000 && !current.stopping && state !== "failed") {
+    // A session the server ended itself (4429 at the quota, after session_ended) was saved, not lost.
+    else if (code !== 1000 && !current.stopping && state !== "failed" && state !== "ended") {
       notify("The connection to the server was lost; what was received so far is saved.");
     }
     // Closed without session_ended or a fatal error (dropped, signed out): don't go on showing "Listening…".
