@@ -50,6 +50,19 @@ def write_microphone_wav(path: Path) -> Path:
     return path
 
 
+def watch_partials(page: Page) -> None:
+    """Remember every non-empty text the partial line shows (htmx replaces the element each time)."""
+    page.evaluate(
+        """() => {
+          window.partialsSeen = [];
+          new MutationObserver(() => {
+            const text = (document.getElementById("partial")?.textContent || "").trim();
+            if (text) window.partialsSeen.push(text);
+          }).observe(document.querySelector(".transcript"), { childList: true, subtree: true, characterData: true });
+        }"""
+    )
+
+
 @pytest.fixture(scope="session")
 def microphone_wav(tmp_path_factory) -> Path:
     return write_microphone_wav(tmp_path_factory.mktemp("microphone") / "fox.wav")

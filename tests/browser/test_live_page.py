@@ -8,7 +8,7 @@ from difflib import SequenceMatcher
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LEAD_SILENCE, SPOKEN
+from tests.browser.conftest import LEAD_SILENCE, SPOKEN, watch_partials
 
 pytestmark = pytest.mark.browser
 
@@ -27,19 +27,6 @@ def words_heard(text: str) -> int:
 
 def state_of(page: Page) -> str:
     return page.get_attribute("#session-status", "data-state") or ""
-
-
-def watch_partials(page: Page) -> None:
-    """Remember every non-empty text the partial line shows (htmx replaces the element each time)."""
-    page.evaluate(
-        """() => {
-          window.partialsSeen = [];
-          new MutationObserver(() => {
-            const text = (document.getElementById("partial")?.textContent || "").trim();
-            if (text) window.partialsSeen.push(text);
-          }).observe(document.querySelector(".transcript"), { childList: true, subtree: true, characterData: true });
-        }"""
-    )
 
 
 def test_it_transcribes_the_microphone_and_keeps_a_playable_recording(student_page):

@@ -19,7 +19,7 @@ import websockets
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from speechsite.lib.audio import read_wav
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, watch_partials
 from tests.conftest import fixture_audio
 from tests.support.liveserver import LiveServer
 
@@ -227,19 +227,6 @@ def sam(server: LiveServer, school) -> Iterator[StreamingStudent]:
     student = StreamingStudent(server, "sam")
     yield student
     student.cancel()
-
-
-def watch_partials(page: Page) -> None:
-    """Remember every non-empty text the partial line shows (htmx replaces the element each time)."""
-    page.evaluate(
-        """() => {
-          window.partialsSeen = [];
-          new MutationObserver(() => {
-            const text = (document.getElementById("partial")?.textContent || "").trim();
-            if (text) window.partialsSeen.push(text);
-          }).observe(document.querySelector(".transcript"), { childList: true, subtree: true, characterData: true });
-        }"""
-    )
 
 
 def test_a_teacher_watches_a_students_session_live(server: LiveServer, browser_context, school, sam):
